@@ -1,0 +1,36 @@
+# Every target a developer needs; `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+UV ?= uv
+RUN := $(UV) run --frozen
+COMPOSE_DEV := docker compose -f compose.yaml
+COMPOSE_PROD := docker compose -f compose.yaml -f compose.prod.yaml --env-file .env.prod
+
+.PHONY: help install dev prod local test lint fmt clean create-user
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+install: ## Create .venv from the lock file (installs uv first if it is missing)
+	@command -v $(UV) >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	$(UV) sync --frozen
+
+test: install ## Run the test suite against the local PostgreSQL and Redis
+	$(RUN) pytest
+
+lint: install ## ruff (lint + format check) and mypy --strict
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) mypy .
+
+fmt: install ## Format and auto-fix with ruff
+	$(RUN) ruff format .
+	$(RUN) ruff check --fix .
+
+create-user: install ## Create a user: make create-user USERNAME=alice [NAME="Alice A."]
+	@test -n "$(USERNAME)" || { echo "usage: make create-user USERNAME=name [NAME=...]"; exit 2; }
+	ENV_FILE=$${ENV_FILE:-.env.local} $(RUN) python -m app.cli create-user "$(USERNAME)" $(if $(NAME),--name "$(NAME)")
+
+clean: ## Remove caches, run/ and results of local runs
+	rm -rf .mypy_cache .ruff_cache .pytest_cache run
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,1 @@
+"""Authentication: login, sessions in Redis, logout, and the gateway verify endpoint."""

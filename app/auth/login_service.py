@@ -1,0 +1,68 @@
+"""Login: check the throttle, verify the password, open a session, record the event."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from app.auth.login_throttle import LoginThrottle, throttle_key
+from app.auth.passwords import PasswordHasherService
+from app.auth.sessions import SessionStore
+from utils.database.psql import Pool
+
+FIND_USER_SQL = "SELECT id, password_hash FROM users WHERE lower(username) = lower($1)"
+
+# One statement, so the login stamp, an upgraded hash and the outbox event commit together.
+RECORD_LOGIN_SQL = """
+WITH u AS (
+    UPDATE users
+       SET last_login_at = now(), password_hash = coalesce($2, password_hash)
+     WHERE id = $1
+ RETURNING id, username
+)
+INSERT INTO outbox (event_type, aggregate_id, payload)
+SELECT 'user.logged_in', u.id, jsonb_build_object('user_id', u.id, 'username', u.username)
+  FROM u
+"""
+
+
+class InvalidCredentials(Exception):
+    pass
+
+
+class LoginThrottled(Exception):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(retry_after)
+        self.retry_after = retry_after
+
+
+async def login(
+    *,
+    pool: Pool,
+    hasher: PasswordHasherService,
+    sessions: SessionStore,
+    throttle: LoginThrottle,
+    username: str,
+    password: str,
+    client: str,
+) -> str:
+    """Return a new session token, or raise InvalidCredentials / LoginThrottled."""
+    key = throttle_key(username, client)
+    retry_after = await throttle.retry_after(key)
+    if retry_after is not None:
+        raise LoginThrottled(retry_after)
+    row: asyncpg.Record | None = await pool.fetchrow(FIND_USER_SQL, username)
+    stored_hash: str | None = row["password_hash"] if row else None
+    valid = await hasher.verify(stored_hash, password)  # runs for unknown users too
+    if row is None or stored_hash is None or not valid:
+        await throttle.record_failure(key)
+        raise InvalidCredentials
+    new_hash = await hasher.hash(password) if hasher.needs_rehash(stored_hash) else None
+    token = await sessions.create(row["id"])
+    try:
+        await pool.execute(RECORD_LOGIN_SQL, row["id"], new_hash)
+    except BaseException:
+        # No event may describe a login that the client never got: drop the session again.
+        await sessions.revoke(token=token, user_id=row["id"])
+        raise
+    await throttle.reset(key)
+    return token

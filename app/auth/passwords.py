@@ -1,0 +1,52 @@
+"""argon2id hashing kept off the event loop, with a per-worker bound on hashes in flight.
+
+Each running hash holds `argon2_memory_kib` of memory, so the semaphore is what keeps a login
+storm from growing a worker to hundreds of megabytes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+
+from argon2 import PasswordHasher, Type
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from app.settings import Settings
+
+
+class PasswordHasherService:
+    def __init__(self, settings: Settings) -> None:
+        self._hasher = PasswordHasher(
+            time_cost=settings.argon2_time_cost,
+            memory_cost=settings.argon2_memory_kib,
+            parallelism=settings.argon2_parallelism,
+            type=Type.ID,
+        )
+        self._slots = asyncio.Semaphore(settings.argon2_max_concurrent)
+        # Unknown users are verified against this, so both 401 paths cost the same.
+        self._dummy_hash = self._hasher.hash(secrets.token_urlsafe(16))
+
+    def hash_sync(self, password: str) -> str:
+        return self._hasher.hash(password)
+
+    def _verify_sync(self, password_hash: str, password: str) -> bool:
+        try:
+            return self._hasher.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    async def hash(self, password: str) -> str:
+        async with self._slots:
+            return await asyncio.to_thread(self._hasher.hash, password)
+
+    async def verify(self, password_hash: str | None, password: str) -> bool:
+        """Constant-shape check: a missing user still pays for one verification."""
+        async with self._slots:
+            if password_hash is None:
+                await asyncio.to_thread(self._verify_sync, self._dummy_hash, password)
+                return False
+            return await asyncio.to_thread(self._verify_sync, password_hash, password)
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        return self._hasher.check_needs_rehash(password_hash)

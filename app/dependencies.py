@@ -1,0 +1,54 @@
+"""Typed dependency aliases: handlers reach the pool, Redis and settings only through these."""
+
+from __future__ import annotations
+
+from typing import Annotated, cast
+
+from fastapi import Depends, Request
+from redis.asyncio import Redis
+
+from app.auth.passwords import PasswordHasherService
+from app.auth.sessions import SessionStore
+from app.settings import Settings
+from app.state import AppState
+from app.user.profile_cache import ProfileCache
+from utils.database.psql import Pool
+
+
+def get_state(request: Request) -> AppState:
+    return cast(AppState, request.state.app)
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
+
+
+def get_settings_dep(state: StateDep) -> Settings:
+    return state.settings
+
+
+def get_pool(state: StateDep) -> Pool:
+    return state.pool
+
+
+def get_redis(state: StateDep) -> Redis:
+    return state.redis
+
+
+def get_hasher(state: StateDep) -> PasswordHasherService:
+    return state.hasher
+
+
+def get_sessions(state: StateDep) -> SessionStore:
+    return state.sessions
+
+
+def get_profiles(state: StateDep) -> ProfileCache:
+    return state.profiles
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+PoolDep = Annotated[Pool, Depends(get_pool)]
+RedisDep = Annotated[Redis, Depends(get_redis)]
+HasherDep = Annotated[PasswordHasherService, Depends(get_hasher)]
+SessionsDep = Annotated[SessionStore, Depends(get_sessions)]
+ProfilesDep = Annotated[ProfileCache, Depends(get_profiles)]

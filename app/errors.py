@@ -1,0 +1,145 @@
+"""JSON error bodies for every failure: no stack traces, no SQL, no echoed input.
+
+A dependency that is down becomes a fast 503 with `Retry-After`, never a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import asyncpg
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.auth.login_service import InvalidCredentials, LoginThrottled
+from app.user.names import UserGone
+
+logger = logging.getLogger(__name__)
+
+POSTGRES_UNAVAILABLE: tuple[type[Exception], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.InsufficientResourcesError,
+)
+REDIS_UNAVAILABLE: tuple[type[Exception], ...] = (RedisConnectionError, RedisTimeoutError)
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+class ErrorBody(BaseModel):
+    detail: str
+
+
+class ValidationIssue(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ValidationErrorBody(BaseModel):
+    detail: str
+    errors: list[ValidationIssue]
+
+
+class UnavailableBody(BaseModel):
+    detail: str
+    dependency: str
+
+
+def unavailable(dependency: str) -> JSONResponse:
+    body = UnavailableBody(
+        detail=f"{dependency} is unavailable; retry shortly", dependency=dependency
+    )
+    return JSONResponse(
+        body.model_dump(), status_code=503, headers={"Retry-After": "1", **NO_STORE}
+    )
+
+
+async def _redis_down(request: Request, exc: Exception) -> JSONResponse:
+    logger.warning("redis unavailable: %s", type(exc).__name__)
+    return unavailable("redis")
+
+
+async def _postgres_down(request: Request, exc: Exception) -> JSONResponse:
+    logger.warning("postgres unavailable: %s", type(exc).__name__)
+    return unavailable("postgres")
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    headers = {**NO_STORE, **(exc.headers or {})}
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    # The raw input is left out on purpose: it may be a password.
+    issues = [
+        ValidationIssue(
+            loc=list(e.get("loc", ())), msg=str(e.get("msg", "")), type=str(e.get("type", ""))
+        )
+        for e in exc.errors()
+    ]
+    body = ValidationErrorBody(detail="Request validation failed", errors=issues)
+    return JSONResponse(body.model_dump(), status_code=422, headers=NO_STORE)
+
+
+async def _invalid_credentials(request: Request, exc: Exception) -> JSONResponse:
+    # One body for unknown user and wrong password: nothing tells which one it was.
+    return JSONResponse(
+        {"detail": "Invalid username or password"},
+        status_code=401,
+        headers={"WWW-Authenticate": "Bearer", **NO_STORE},
+    )
+
+
+async def _user_gone(request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse(
+        {"detail": "Invalid or expired token"},
+        status_code=401,
+        headers={"WWW-Authenticate": "Bearer", **NO_STORE},
+    )
+
+
+async def _login_throttled(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, LoginThrottled)
+    return JSONResponse(
+        {"detail": "Too many failed login attempts; retry later"},
+        status_code=429,
+        headers={"Retry-After": str(exc.retry_after), **NO_STORE},
+    )
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    logger.exception("unhandled error")
+    return JSONResponse({"detail": "Internal server error"}, status_code=500, headers=NO_STORE)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(InvalidCredentials, _invalid_credentials)
+    app.add_exception_handler(LoginThrottled, _login_throttled)
+    app.add_exception_handler(UserGone, _user_gone)
+    for redis_exc in REDIS_UNAVAILABLE:
+        app.add_exception_handler(redis_exc, _redis_down)
+    for pg_exc in POSTGRES_UNAVAILABLE:
+        app.add_exception_handler(pg_exc, _postgres_down)
+    app.add_exception_handler(Exception, _unexpected)
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
+    422: {"model": ValidationErrorBody, "description": "Invalid input"},
+    503: {"model": UnavailableBody, "description": "PostgreSQL or Redis is unavailable"},
+}
+AUTH_RESPONSES: dict[int | str, dict[str, object]] = {
+    401: {"model": ErrorBody, "description": "Missing, malformed, unknown or expired token"},
+    **ERROR_RESPONSES,
+}

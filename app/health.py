@@ -1,0 +1,65 @@
+"""Liveness and readiness. Readiness answers within its budget even when a dependency hangs."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from redis.asyncio import Redis
+
+from app.dependencies import PoolDep, RedisDep
+from utils.database.psql import Pool
+
+router = APIRouter(prefix="/health", tags=["health"])
+
+CHECK_TIMEOUT_SECONDS = 1.5
+
+
+class Live(BaseModel):
+    status: str
+
+
+class Ready(BaseModel):
+    status: str
+    checks: dict[str, str]
+
+
+async def _check_postgres(pool: Pool) -> None:
+    await pool.fetchval("SELECT 1", timeout=CHECK_TIMEOUT_SECONDS)
+
+
+async def _check_redis(redis: Redis) -> None:
+    await redis.ping()
+
+
+async def _outcome(check: asyncio.Future[None] | asyncio.Task[None]) -> str:
+    try:
+        await asyncio.wait_for(check, CHECK_TIMEOUT_SECONDS)
+    except TimeoutError:
+        return "timeout"
+    except Exception as exc:  # any failure means "not ready"; the kind is reported
+        return f"error: {type(exc).__name__}"
+    return "ok"
+
+
+@router.get("/live", response_model=Live)
+async def live() -> Live:
+    return Live(status="ok")
+
+
+@router.get("/ready", response_model=Ready, responses={503: {"model": Ready}})
+async def ready(pool: PoolDep, redis: RedisDep) -> JSONResponse:
+    postgres, redis_state = await asyncio.gather(
+        _outcome(asyncio.ensure_future(_check_postgres(pool))),
+        _outcome(asyncio.ensure_future(_check_redis(redis))),
+    )
+    checks = {"postgres": postgres, "redis": redis_state}
+    healthy = all(state == "ok" for state in checks.values())
+    body = Ready(status="ok" if healthy else "unavailable", checks=checks)
+    return JSONResponse(
+        body.model_dump(),
+        status_code=200 if healthy else 503,
+        headers={"Cache-Control": "no-store"},
+    )

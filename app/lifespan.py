@@ -1,0 +1,67 @@
+"""Opens the pool, the Redis client and the background relay; closes them on shutdown."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app.auth.login_throttle import LoginThrottle
+from app.auth.passwords import PasswordHasherService
+from app.auth.sessions import SessionStore
+from app.errors import POSTGRES_UNAVAILABLE
+from app.settings import Settings
+from app.state import AppState
+from app.user.accounts import ensure_user
+from app.user.profile_cache import ProfileCache
+from utils.database.psql import close_pool, create_pool
+from utils.redis.redis import close_redis, create_redis
+
+logger = logging.getLogger(__name__)
+
+
+def build_lifespan(settings: Settings):  # type: ignore[no-untyped-def]
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, AppState]]:
+        pool = await create_pool(settings)
+        redis = create_redis(settings)
+        hasher = PasswordHasherService(settings)
+        ttl = settings.session_ttl_seconds
+        state = AppState(
+            settings=settings,
+            pool=pool,
+            redis=redis,
+            hasher=hasher,
+            sessions=SessionStore(redis, ttl_seconds=ttl),
+            profiles=ProfileCache(redis, ttl_seconds=ttl),
+            throttle=LoginThrottle(
+                redis,
+                max_failures=settings.login_max_failures,
+                window_seconds=settings.login_failure_window_seconds,
+            ),
+        )
+        if settings.seed_demo_user:
+            await _seed_demo_user(state)
+        try:
+            yield {"app": state}
+        finally:
+            await close_redis(redis)
+            await close_pool(pool)
+
+    return lifespan
+
+
+async def _seed_demo_user(state: AppState) -> None:
+    settings = state.settings
+    try:
+        await ensure_user(
+            pool=state.pool,
+            hasher=state.hasher,
+            username=settings.demo_username,
+            password=settings.demo_password.get_secret_value(),
+            name="Demo User",
+        )
+    except POSTGRES_UNAVAILABLE as exc:
+        logger.warning("demo user not seeded: postgres unavailable (%s)", type(exc).__name__)

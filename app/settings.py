@@ -1,0 +1,125 @@
+"""The one place that reads the environment.
+
+`ENV_FILE` chooses the dotenv file (default `.env`); real environment variables override it.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal, Self
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PLACEHOLDER_MARKERS = ("change-me", "change_me", "changeme", "placeholder")
+
+
+def _is_placeholder(value: str) -> bool:
+    lowered = value.lower()
+    return any(marker in lowered for marker in PLACEHOLDER_MARKERS)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", env_file_encoding="utf-8")
+
+    environment: Literal["development", "production"] = "development"
+    log_level: str = "INFO"
+    access_log: bool = True
+    docs_enabled: bool | None = None
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8000, ge=1, le=65535)
+    http_port: int = Field(default=8080, ge=1, le=65535)
+
+    database_url: SecretStr = SecretStr("postgresql://postgres@127.0.0.1:5432/app")
+    db_pool_min_size: int = Field(default=2, ge=0)
+    db_pool_max_size: int = Field(default=10, ge=1)
+    db_connect_timeout: float = Field(default=2.0, gt=0)
+    db_acquire_timeout: float = Field(default=1.0, gt=0)
+    db_command_timeout: float = Field(default=1.5, gt=0)
+    db_statement_timeout_ms: int = Field(default=1500, ge=0)
+    db_application_name: str = "fastapi-template"
+
+    redis_url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
+    redis_max_connections: int = Field(default=64, ge=1)
+    redis_pool_timeout: float = Field(default=1.0, gt=0)
+    redis_socket_timeout: float = Field(default=1.0, gt=0)
+    redis_connect_timeout: float = Field(default=1.0, gt=0)
+    redis_health_check_interval: int = Field(default=30, ge=0)
+
+    session_ttl_seconds: int = Field(default=3600, ge=1)
+    login_max_failures: int = Field(default=5, ge=1)
+    login_failure_window_seconds: int = Field(default=300, ge=1)
+
+    # OWASP password-storage cheat sheet: argon2id, m=19 MiB, t=2, p=1.
+    argon2_time_cost: int = Field(default=2, ge=1)
+    argon2_memory_kib: int = Field(default=19456, ge=1024)
+    argon2_parallelism: int = Field(default=1, ge=1)
+    # Bounds memory: each running hash holds argon2_memory_kib.
+    argon2_max_concurrent: int = Field(default=2, ge=1)
+
+    gateway_secret: SecretStr = SecretStr("dev-gateway-secret")
+    events_stream: str = "events:users"
+    outbox_relay_enabled: bool = True
+    outbox_poll_interval_seconds: float = Field(default=1.0, gt=0)
+
+    seed_demo_user: bool = False
+    demo_username: str = "demo"
+    demo_password: SecretStr = SecretStr("demo-password")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_origins(cls, data: object) -> object:
+        if isinstance(data, dict):
+            raw = data.get("cors_origins")
+            if isinstance(raw, str):
+                data["cors_origins"] = [o.strip() for o in raw.split(",") if o.strip()]
+        return data
+
+    @model_validator(mode="after")
+    def _refuse_placeholders_in_production(self) -> Self:
+        if self.environment != "production":
+            return self
+        secrets = {
+            "DATABASE_URL": self.database_url,
+            "REDIS_URL": self.redis_url,
+            "GATEWAY_SECRET": self.gateway_secret,
+        }
+        bad = [name for name, value in secrets.items() if _is_placeholder(value.get_secret_value())]
+        if bad:
+            raise ValueError(
+                f"placeholder secret(s) in production: {', '.join(bad)}; set real values"
+            )
+        if self.seed_demo_user:
+            raise ValueError("SEED_DEMO_USER must be false in production")
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def show_docs(self) -> bool:
+        return self.docs_enabled if self.docs_enabled is not None else not self.is_production
+
+
+def resolve_env_file(name: str | None) -> Path | None:
+    """`ENV_FILE` relative paths are taken from the project root, so any cwd works."""
+    if name == "":
+        return None
+    path = Path(name or ".env")
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+def load_settings() -> Settings:
+    env_file = resolve_env_file(os.environ.get("ENV_FILE"))
+    return Settings(_env_file=env_file)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

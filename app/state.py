@@ -1,0 +1,25 @@
+"""What the lifespan opens and hands to requests (Starlette lifespan state)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from app.auth.login_throttle import LoginThrottle
+from app.auth.passwords import PasswordHasherService
+from app.auth.sessions import SessionStore
+from app.settings import Settings
+from app.user.profile_cache import ProfileCache
+from utils.database.psql import Pool
+
+
+@dataclass(frozen=True, slots=True)
+class AppState:
+    settings: Settings
+    pool: Pool
+    redis: Redis
+    hasher: PasswordHasherService
+    sessions: SessionStore
+    profiles: ProfileCache
+    throttle: LoginThrottle

@@ -1,0 +1,1 @@
+"""Users: display names (read, change, search) and the profile cache."""

@@ -1,0 +1,54 @@
+"""SQL and service functions for reading and changing a user's display name."""
+
+from __future__ import annotations
+
+from app.auth.sessions import Principal
+from app.user.profile_cache import ProfileCache
+from app.user.schemas import UserName
+from utils.database.psql import Pool
+
+GET_NAME_SQL = "SELECT username, name, version FROM users WHERE id = $1"
+
+# One statement: the change and its outbox event commit or roll back together. The old name is
+# read under the row lock so the event names exactly the value this write replaced.
+SET_NAME_SQL = """
+WITH old AS (
+    SELECT id, name FROM users WHERE id = $1 FOR UPDATE
+), changed AS (
+    UPDATE users u SET name = $2, version = u.version + 1
+      FROM old WHERE u.id = old.id
+ RETURNING u.id, u.username, u.name, u.version, old.name AS old_name
+), event AS (
+    INSERT INTO outbox (event_type, aggregate_id, payload)
+    SELECT 'user.name_changed', id,
+           jsonb_build_object('user_id', id, 'old_name', old_name, 'new_name', name)
+      FROM changed WHERE old_name IS DISTINCT FROM name
+)
+SELECT username, name, version FROM changed
+"""
+
+
+class UserGone(Exception):
+    """The session outlived its user (deleted account)."""
+
+
+async def get_name(*, pool: Pool, profiles: ProfileCache, user: Principal) -> UserName:
+    if user.username is not None and user.name is not None:
+        return UserName(username=user.username, name=user.name)
+    row = await pool.fetchrow(GET_NAME_SQL, user.user_id)
+    if row is None:
+        raise UserGone
+    await profiles.store(
+        user_id=user.user_id, version=row["version"], username=row["username"], name=row["name"]
+    )
+    return UserName(username=row["username"], name=row["name"])
+
+
+async def set_name(*, pool: Pool, profiles: ProfileCache, user: Principal, name: str) -> UserName:
+    row = await pool.fetchrow(SET_NAME_SQL, user.user_id, name)
+    if row is None:
+        raise UserGone
+    await profiles.store(
+        user_id=user.user_id, version=row["version"], username=row["username"], name=row["name"]
+    )
+    return UserName(username=row["username"], name=row["name"])

@@ -1,0 +1,38 @@
+"""Bodies of the user endpoints. Names: trimmed, 1-100 characters, any script, no control
+characters (see app.text_rules)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, Field
+
+from app.text_rules import reject_control_chars
+
+NAME_MAX = 100
+
+
+def clean_name(value: str) -> str:
+    trimmed = value.strip()
+    if not 1 <= len(trimmed) <= NAME_MAX:
+        raise ValueError(f"name must be 1-{NAME_MAX} characters after trimming")
+    return reject_control_chars(trimmed)
+
+
+DisplayName = Annotated[str, Field(max_length=4 * NAME_MAX), AfterValidator(clean_name)]
+SearchText = Annotated[str, AfterValidator(reject_control_chars)]
+
+
+class SetNameRequest(BaseModel):
+    name: DisplayName
+
+
+class UserName(BaseModel):
+    username: str
+    name: str
+
+
+class UserMatch(BaseModel):
+    username: str
+    name: str
+    score: float

@@ -1,0 +1,17 @@
+"""Fixed names shared by the app, its tests and other services. Not configuration."""
+
+from typing import Final
+
+SESSION_KEY_PREFIX: Final = "session:"
+USER_SESSIONS_KEY_PREFIX: Final = "user_sessions:"
+USER_PROFILE_KEY_PREFIX: Final = "user:"
+LOGIN_FAILURES_KEY_PREFIX: Final = "login_failures:"
+OUTBOX_PUBLISHED_KEY_PREFIX: Final = "outbox:published:"
+
+AUTHORIZATION_HEADER: Final = "Authorization"
+REQUEST_ID_HEADER: Final = "X-Request-ID"
+GATEWAY_SECRET_HEADER: Final = "X-Gateway-Secret"  # noqa: S105 (a header name)
+USER_ID_HEADER: Final = "X-User-Id"
+USERNAME_HEADER: Final = "X-Username"
+
+BEARER_SCHEME: Final = "Bearer"

@@ -1,0 +1,71 @@
+-- Schema of the users service. Idempotent: safe to run on every start and twice in a row.
+-- Loaded by the PostgreSQL container on first start, by `make local` and by the tests.
+
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+
+CREATE TABLE IF NOT EXISTS users (
+    id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    username       text        NOT NULL,
+    password_hash  text        NOT NULL,
+    name           text        NOT NULL DEFAULT '',
+    -- Bumped by every name change; the Redis profile cache only ever moves forward in version.
+    version        bigint      NOT NULL DEFAULT 1,
+    created_at     timestamptz NOT NULL DEFAULT now(),
+    updated_at     timestamptz NOT NULL DEFAULT now(),
+    last_login_at  timestamptz,
+    CONSTRAINT users_username_not_blank CHECK (username ~ '^[^[:space:][:cntrl:]]{1,64}$'),
+    CONSTRAINT users_name_length CHECK (char_length(name) <= 100),
+    CONSTRAINT users_name_no_control CHECK (name !~ '[[:cntrl:]]'),
+    CONSTRAINT users_password_hash_argon2 CHECK (password_hash LIKE '$argon2%')
+);
+
+-- Serves the login lookup `WHERE lower(username) = lower($1)` (an index scan) and makes
+-- `Alice` and `alice` one account.
+CREATE UNIQUE INDEX IF NOT EXISTS users_username_lower_key ON users (lower(username));
+
+-- Serve GET /v1/users/search: `name % $1 OR username % $1`, ranked by similarity.
+CREATE INDEX IF NOT EXISTS users_name_trgm_idx ON users USING gin (name gin_trgm_ops);
+CREATE INDEX IF NOT EXISTS users_username_trgm_idx ON users USING gin (username gin_trgm_ops);
+
+CREATE OR REPLACE FUNCTION users_touch_updated_at() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.updated_at := now();
+    RETURN NEW;
+END;
+$$;
+
+CREATE OR REPLACE TRIGGER users_touch_updated_at
+    BEFORE UPDATE OF username, password_hash, name ON users
+    FOR EACH ROW EXECUTE FUNCTION users_touch_updated_at();
+
+-- Transactional outbox: domain events are written in the same transaction as the change they
+-- describe; the relay moves them to the Redis stream and stamps published_at.
+CREATE TABLE IF NOT EXISTS outbox (
+    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    event_id        uuid        NOT NULL DEFAULT gen_random_uuid(),
+    event_type      text        NOT NULL,
+    schema_version  smallint    NOT NULL DEFAULT 1,
+    aggregate_id    bigint      NOT NULL,
+    payload         jsonb       NOT NULL,
+    occurred_at     timestamptz NOT NULL DEFAULT now(),
+    published_at    timestamptz,
+    CONSTRAINT outbox_event_id_key UNIQUE (event_id)
+);
+
+-- Serves the relay's `WHERE published_at IS NULL ORDER BY id`: stays tiny, only pending rows.
+CREATE INDEX IF NOT EXISTS outbox_pending_idx ON outbox (id) WHERE published_at IS NULL;
+
+-- Least privilege: the application reads and writes rows; it cannot create, alter or drop.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'app_user') THEN
+        CREATE ROLE app_user LOGIN;
+    END IF;
+END
+$$;
+
+REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+GRANT USAGE ON SCHEMA public TO app_user;
+GRANT SELECT, INSERT, UPDATE ON users TO app_user;
+GRANT SELECT, INSERT, UPDATE, DELETE ON outbox TO app_user;

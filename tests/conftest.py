@@ -1,0 +1,118 @@
+"""Fixtures: a scratch database and Redis DB index for the session, the app with its real
+lifespan, an httpx client, and user factories."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+
+from app.auth.passwords import PasswordHasherService
+from app.settings import Settings
+from app.state import AppState
+from app.user.accounts import create_user
+from main import create_app
+from tests.services import ServiceUnavailable, TestDatabase, TestRedis
+
+
+@pytest.fixture(scope="session")
+async def database() -> AsyncIterator[TestDatabase]:
+    try:
+        db = await TestDatabase.create()
+    except ServiceUnavailable as exc:
+        pytest.exit(str(exc), returncode=2)
+    yield db
+    await db.drop()
+
+
+@pytest.fixture(scope="session")
+async def redis_db() -> AsyncIterator[TestRedis]:
+    try:
+        scratch = await TestRedis.open()
+    except ServiceUnavailable as exc:
+        pytest.exit(str(exc), returncode=2)
+    yield scratch
+    await scratch.remove_own_keys()
+
+
+def make_settings(database: TestDatabase, redis_db: TestRedis, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "environment": "development",
+        "database_url": database.url,
+        "redis_url": redis_db.url,
+        "access_log": False,
+        "seed_demo_user": False,
+        "outbox_relay_enabled": False,
+    }
+    values.update(overrides)
+    # model_validate skips the environment and dotenv sources: tests see only these values.
+    return Settings.model_validate(values)
+
+
+@pytest.fixture(scope="session")
+def settings(database: TestDatabase, redis_db: TestRedis) -> Settings:
+    return make_settings(database, redis_db)
+
+
+@pytest.fixture(scope="session")
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(settings)
+    async with LifespanManager(application) as manager:
+        application.state.test_state = manager._state["app"]
+        yield application
+
+
+@pytest.fixture(scope="session")
+def state(app: FastAPI) -> AppState:
+    result: AppState = app.state.test_state
+    return result
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    username: str
+    password: str
+    name: str
+
+
+UserFactory = Callable[..., Awaitable[User]]
+
+
+@pytest.fixture
+def make_user(state: AppState) -> UserFactory:
+    async def factory(name: str = "", username: str | None = None) -> User:
+        username = username or f"user_{secrets.token_hex(6)}"
+        password = secrets.token_urlsafe(12)
+        user_id = await create_user(
+            pool=state.pool, hasher=state.hasher, username=username, password=password, name=name
+        )
+        return User(id=user_id, username=username, password=password, name=name)
+
+    return factory
+
+
+async def login(client: httpx.AsyncClient, user: User) -> dict[str, str]:
+    """Log in and return the headers an authenticated request sends."""
+    response = await client.post(
+        "/login", json={"username": user.username, "password": user.password}
+    )
+    assert response.status_code == 200, response.text
+    return {"Authorization": response.headers["Authorization"]}
+
+
+@pytest.fixture
+def hasher(settings: Settings) -> PasswordHasherService:
+    return PasswordHasherService(settings)

@@ -1,0 +1,106 @@
+"""The test session's own PostgreSQL database and Redis DB index (real services, no fakes).
+
+TEST_DATABASE_URL names an admin connection (default: local trust auth); TEST_REDIS_URL the
+Redis DB index the tests may use (default 15). Only what the tests create is removed.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import redis.asyncio as aioredis
+
+ROOT = Path(__file__).resolve().parent.parent
+ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+HOW_TO_START = {
+    "postgres": "start it (e.g. `pg_ctlcluster 15 main start`) or set TEST_DATABASE_URL",
+    "redis": "start it (e.g. `redis-server --daemonize yes`) or set TEST_REDIS_URL",
+}
+
+
+class ServiceUnavailable(RuntimeError):
+    def __init__(self, service: str, url: str, exc: BaseException) -> None:
+        super().__init__(
+            f"{service} is not reachable at {redact(url)} ({type(exc).__name__}: {exc}); "
+            f"{HOW_TO_START[service]}"
+        )
+
+
+def redact(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
+
+
+def with_database(url: str, database: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path=f"/{database}"))
+
+
+@dataclass
+class TestDatabase:
+    name: str
+    url: str
+
+    @classmethod
+    async def create(cls) -> TestDatabase:
+        name = f"test_app_{secrets.token_hex(4)}"
+        try:
+            admin = await asyncpg.connect(ADMIN_URL, timeout=5)
+        except (OSError, asyncpg.PostgresError) as exc:
+            raise ServiceUnavailable("postgres", ADMIN_URL, exc) from None
+        try:
+            await admin.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await admin.close()
+        db = cls(name=name, url=with_database(ADMIN_URL, name))
+        await db.load_schema()
+        return db
+
+    async def load_schema(self) -> None:
+        conn = await asyncpg.connect(self.url)
+        try:
+            await conn.execute((ROOT / "init.sql").read_text())
+        finally:
+            await conn.close()
+
+    async def drop(self) -> None:
+        admin = await asyncpg.connect(ADMIN_URL)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+@dataclass
+class TestRedis:
+    url: str
+    keys_before: set[str]
+
+    @classmethod
+    async def open(cls) -> TestRedis:
+        client = aioredis.from_url(REDIS_URL, decode_responses=True, socket_timeout=5)
+        try:
+            keys = {k async for k in client.scan_iter(count=1000)}
+        except (OSError, aioredis.RedisError) as exc:
+            raise ServiceUnavailable("redis", REDIS_URL, exc) from None
+        finally:
+            await client.aclose()
+        return cls(url=REDIS_URL, keys_before=keys)
+
+    async def remove_own_keys(self) -> None:
+        client = aioredis.from_url(self.url, decode_responses=True)
+        try:
+            mine = [k async for k in client.scan_iter(count=1000) if k not in self.keys_before]
+            for start in range(0, len(mine), 500):
+                await client.delete(*mine[start : start + 500])
+        finally:
+            await client.aclose()
