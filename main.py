@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from app import health, v1, v2
+from app.auth import gateway as auth_gateway
 from app.auth import login as auth_login
 from app.auth import logout as auth_logout
 from app.errors import install_error_handlers
@@ -22,6 +23,7 @@ ROUTERS = (
     health.router,
     auth_login.router,
     auth_logout.router,
+    auth_gateway.router,
     user_names.router,
     v1.router,
     v2.router,
