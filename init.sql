@@ -69,3 +69,19 @@ REVOKE CREATE ON SCHEMA public FROM PUBLIC;
 GRANT USAGE ON SCHEMA public TO app_user;
 GRANT SELECT, INSERT, UPDATE ON users TO app_user;
 GRANT SELECT, INSERT, UPDATE, DELETE ON outbox TO app_user;
+
+-- events ------------------------------------------------------------------------------------
+-- Wakes the outbox relay (`LISTEN outbox`) as soon as an event commits. NOTIFY is delivered only
+-- on commit, so a rolled-back change wakes no one; the relay also polls, in case a wake-up is
+-- missed while it reconnects. One notification per statement: the relay drains in batches anyway.
+CREATE OR REPLACE FUNCTION outbox_notify() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('outbox', '');
+    RETURN NULL;
+END;
+$$;
+
+CREATE OR REPLACE TRIGGER outbox_notify
+    AFTER INSERT ON outbox
+    FOR EACH STATEMENT EXECUTE FUNCTION outbox_notify();
