@@ -15,34 +15,34 @@ from app.user.profile_cache import ProfileCache
 from utils.database.psql import Pool
 
 
-def get_state(request: Request) -> AppState:
+async def get_state(request: Request) -> AppState:
     return cast(AppState, request.state.app)
 
 
 StateDep = Annotated[AppState, Depends(get_state)]
 
 
-def get_settings_dep(state: StateDep) -> Settings:
+async def get_settings_dep(state: StateDep) -> Settings:
     return state.settings
 
 
-def get_pool(state: StateDep) -> Pool:
+async def get_pool(state: StateDep) -> Pool:
     return state.pool
 
 
-def get_redis(state: StateDep) -> Redis:
+async def get_redis(state: StateDep) -> Redis:
     return state.redis
 
 
-def get_hasher(state: StateDep) -> PasswordHasherService:
+async def get_hasher(state: StateDep) -> PasswordHasherService:
     return state.hasher
 
 
-def get_sessions(state: StateDep) -> SessionStore:
+async def get_sessions(state: StateDep) -> SessionStore:
     return state.sessions
 
 
-def get_profiles(state: StateDep) -> ProfileCache:
+async def get_profiles(state: StateDep) -> ProfileCache:
     return state.profiles
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
-from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from app.auth.passwords import PasswordHasherService
 from app.settings import Settings
@@ -59,24 +60,39 @@ def settings(database: TestDatabase, redis_db: TestRedis) -> Settings:
     return make_settings(database, redis_db)
 
 
-@pytest.fixture(scope="session")
-async def app(settings: Settings) -> AsyncIterator[FastAPI]:
-    application = create_app(settings)
-    async with LifespanManager(application) as manager:
-        application.state.test_state = manager._state["app"]
-        yield application
+@dataclass(frozen=True)
+class RunningApp:
+    """The app inside its real lifespan; `asgi` injects the lifespan state into requests."""
+
+    asgi: ASGIApp
+    state: AppState
+
+
+@asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[RunningApp]:
+    async with LifespanManager(create_app(settings)) as manager:
+        yield RunningApp(asgi=manager.app, state=manager._state["app"])
+
+
+def http_client(app: RunningApp) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=app.asgi)
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
 
 
 @pytest.fixture(scope="session")
-def state(app: FastAPI) -> AppState:
-    result: AppState = app.state.test_state
-    return result
+async def app(settings: Settings) -> AsyncIterator[RunningApp]:
+    async with running(settings) as started:
+        yield started
+
+
+@pytest.fixture(scope="session")
+def state(app: RunningApp) -> AppState:
+    return app.state
 
 
 @pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+async def client(app: RunningApp) -> AsyncIterator[httpx.AsyncClient]:
+    async with http_client(app) as http:
         yield http
 
 

@@ -16,7 +16,7 @@ from app.user import names
 from constants import GATEWAY_SECRET_HEADER, USER_ID_HEADER, USERNAME_HEADER
 
 
-def require_gateway(
+async def require_gateway(
     settings: SettingsDep,
     secret: Annotated[str | None, Header(alias=GATEWAY_SECRET_HEADER)] = None,
 ) -> None:
