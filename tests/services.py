@@ -47,6 +47,8 @@ def with_database(url: str, database: str) -> str:
 
 @dataclass
 class TestDatabase:
+    __test__ = False  # a fixture helper, not a test class
+
     name: str
     url: str
 
@@ -82,6 +84,8 @@ class TestDatabase:
 
 @dataclass
 class TestRedis:
+    __test__ = False  # a fixture helper, not a test class
+
     url: str
     keys_before: set[str]
 

@@ -1,0 +1,96 @@
+"""Bearer tokens: what is accepted, what is refused, renewal, expiry and logout."""
+
+import asyncio
+
+import httpx
+import pytest
+
+from app.state import AppState
+from tests.conftest import UserFactory, http_client, login, make_settings, running
+from tests.services import TestDatabase, TestRedis
+
+
+@pytest.mark.parametrize(
+    "header",
+    [None, "", "Bearer", "Bearer ", "Basic dXNlcjpwYXNz", "Bearer not-a-uuid",
+     "Bearer 00000000-0000-4000-8000-000000000000", "Token 00000000-0000-4000-8000-000000000000"],
+)
+async def test_missing_malformed_or_unknown_token_is_401_with_challenge(
+    client: httpx.AsyncClient, header: str | None
+) -> None:
+    headers = {"Authorization": header} if header is not None else {}
+    response = await client.get("/getName", headers=headers)
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+    assert response.json()["detail"]
+
+
+async def test_scheme_is_case_insensitive(
+    client: httpx.AsyncClient, make_user: UserFactory
+) -> None:
+    token = (await login(client, await make_user()))["Authorization"].split(" ")[1]
+    for scheme in ("bearer", "BEARER", "BeArEr"):
+        response = await client.get("/getName", headers={"Authorization": f"{scheme} {token}"})
+        assert response.status_code == 200
+
+
+async def test_each_authenticated_request_renews_the_lifetime(
+    client: httpx.AsyncClient, make_user: UserFactory, state: AppState
+) -> None:
+    auth = await login(client, await make_user())
+    key = "session:" + auth["Authorization"].split(" ")[1]
+    await state.redis.expire(key, 10)
+    await client.get("/getName", headers=auth)
+    assert await state.redis.ttl(key) > 10
+
+
+async def test_logout_stops_the_token_at_once(
+    client: httpx.AsyncClient, make_user: UserFactory
+) -> None:
+    auth = await login(client, await make_user())
+    assert (await client.post("/logout", headers=auth)).status_code == 204
+    assert (await client.get("/getName", headers=auth)).status_code == 401
+
+
+async def test_logout_leaves_other_sessions_of_the_user_working(
+    client: httpx.AsyncClient, make_user: UserFactory
+) -> None:
+    user = await make_user()
+    first, second = await login(client, user), await login(client, user)
+    await client.post("/logout", headers=first)
+    assert (await client.get("/getName", headers=second)).status_code == 200
+
+
+async def test_logout_all_stops_every_session_of_the_caller_only(
+    client: httpx.AsyncClient, make_user: UserFactory
+) -> None:
+    user, other = await make_user(), await make_user()
+    sessions = [await login(client, user) for _ in range(3)]
+    bystander = await login(client, other)
+    assert (await client.post("/logout/all", headers=sessions[0])).status_code == 204
+    for auth in sessions:
+        assert (await client.get("/getName", headers=auth)).status_code == 401
+    assert (await client.get("/getName", headers=bystander)).status_code == 200
+
+
+async def test_session_index_entries_expire_with_their_session(
+    client: httpx.AsyncClient, make_user: UserFactory, state: AppState
+) -> None:
+    user = await make_user()
+    await login(client, user)
+    index_ttl = await state.redis.ttl(f"user_sessions:{user.id}")
+    assert 0 < index_ttl <= state.settings.session_ttl_seconds
+
+
+async def test_token_stops_working_after_its_lifetime(
+    database: TestDatabase, redis_db: TestRedis, make_user: UserFactory
+) -> None:
+    short = make_settings(database, redis_db, session_ttl_seconds=1)
+    user = await make_user()
+    async with running(short) as app, http_client(app) as client:
+        auth = await login(client, user)
+        assert (await client.get("/getName", headers=auth)).status_code == 200
+        await asyncio.sleep(2.2)
+        assert (await client.get("/getName", headers=auth)).status_code == 401
+
+
