@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from app.auth.passwords import PasswordHasherService
 from app.auth.schemas import LoginRequest
+from app.events.cli import register as register_event_commands
 from app.settings import get_settings
 from app.user.accounts import DuplicateUser, create_user
 from app.user.schemas import clean_name
@@ -73,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("username")
     create.add_argument("--name", default="", help="display name")
     create.set_defaults(handler=create_user_command)
+    register_event_commands(commands)
     return parser
 
 

@@ -12,6 +12,7 @@ from app.auth.login_throttle import LoginThrottle
 from app.auth.passwords import PasswordHasherService
 from app.auth.sessions import SessionStore
 from app.errors import POSTGRES_UNAVAILABLE
+from app.events.background import start_outbox_relay, stop_outbox_relay
 from app.settings import Settings
 from app.state import AppState
 from app.user.accounts import ensure_user
@@ -44,9 +45,11 @@ def build_lifespan(settings: Settings):  # type: ignore[no-untyped-def]
         )
         if settings.seed_demo_user:
             await _seed_demo_user(state)
+        relay = start_outbox_relay(state)  # None unless settings.outbox_relay_enabled
         try:
             yield {"app": state}
         finally:
+            await stop_outbox_relay(relay)
             await close_redis(redis)
             await close_pool(pool)
 

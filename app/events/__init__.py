@@ -1,0 +1,1 @@
+"""Domain events: the outbox relay (PostgreSQL -> Redis Stream) and an example consumer."""

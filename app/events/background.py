@@ -1,0 +1,44 @@
+"""Builds the relay, and runs it as a task of the app's lifespan (one per worker; the advisory
+lock lets only one of them work)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+from redis.asyncio import Redis
+
+from app.events.config import RelayConfig
+from app.events.publisher import RedisStreamPublisher
+from app.events.relay import OutboxRelay
+from app.settings import Settings
+from app.state import AppState
+
+
+def build_relay(settings: Settings, redis: Redis, **overrides: Any) -> OutboxRelay:
+    config = RelayConfig.from_settings(settings, **overrides)
+    publisher = RedisStreamPublisher(
+        redis,
+        stream=config.stream,
+        maxlen=config.stream_maxlen,
+        marker_ttl_seconds=config.marker_ttl_seconds,
+    )
+    return OutboxRelay(config, publisher)
+
+
+def start_outbox_relay(state: AppState) -> asyncio.Task[None] | None:
+    """Start the relay task when OUTBOX_RELAY_ENABLED; None otherwise."""
+    if not state.settings.outbox_relay_enabled:
+        return None
+    relay = build_relay(state.settings, state.redis)
+    return asyncio.create_task(relay.run(), name="outbox-relay")
+
+
+async def stop_outbox_relay(task: asyncio.Task[None] | None) -> None:
+    """Cancel the relay and wait for it to release its connection (and so its lock)."""
+    if task is None:
+        return
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

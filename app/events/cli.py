@@ -1,0 +1,105 @@
+"""`relay-events` and `consume-events`, registered into `python -m app.cli`.
+
+relay-events runs the same relay the API runs in its lifespan, for deployments that prefer a
+separate service; both may run at once, the advisory lock keeps one active.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import socket
+from collections.abc import Awaitable
+
+from redis.asyncio import Redis
+
+from app.events.background import build_relay
+from app.events.consumer import EventConsumer
+from app.events.envelope import Envelope
+from app.logging_config import configure_logging
+from app.settings import Settings, get_settings
+from utils.redis.redis import close_redis, create_redis
+
+BLOCK_MS = 5_000
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    relay = subparsers.add_parser("relay-events", help="move outbox rows to the events stream")
+    relay.set_defaults(handler=relay_events_command)
+    consume = subparsers.add_parser("consume-events", help="print events as JSON lines")
+    consume.add_argument("--group", default="example", help="consumer group (one per service)")
+    consume.add_argument(
+        "--consumer", default=socket.gethostname(), help="consumer name, unique in the group"
+    )
+    consume.add_argument(
+        "--claim-idle-ms", type=int, default=60_000, help="retry others' unacked after this"
+    )
+    consume.set_defaults(handler=consume_events_command)
+
+
+def relay_events_command(args: argparse.Namespace) -> int:
+    settings = _settings()
+    _run_until_signalled(_relay(settings))
+    return 0
+
+
+def consume_events_command(args: argparse.Namespace) -> int:
+    settings = _settings()
+    _run_until_signalled(_consume(settings, args.group, args.consumer, args.claim_idle_ms))
+    return 0
+
+
+def _settings() -> Settings:
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    return settings
+
+
+async def _relay(settings: Settings) -> None:
+    redis = create_redis(settings)
+    try:
+        await build_relay(settings, redis).run()
+    finally:
+        await close_redis(redis)
+
+
+async def _consume(settings: Settings, group: str, name: str, claim_idle_ms: int) -> None:
+    # Its own client: XREADGROUP BLOCK needs a socket timeout longer than the block.
+    redis = Redis.from_url(
+        settings.redis_url.get_secret_value(),
+        decode_responses=True,
+        socket_timeout=BLOCK_MS / 1000 + 5,
+        socket_connect_timeout=settings.redis_connect_timeout,
+    )
+    consumer = EventConsumer(
+        redis,
+        stream=settings.events_stream,
+        group=group,
+        consumer=name,
+        handler=_print_event,
+        claim_idle_ms=claim_idle_ms,
+    )
+    try:
+        await consumer.run(block_ms=BLOCK_MS)
+    finally:
+        await redis.aclose()
+
+
+async def _print_event(event: Envelope) -> None:
+    print(event.as_json(), flush=True)
+
+
+def _run_until_signalled(main: Awaitable[None]) -> None:
+    """Run until SIGTERM (docker stop) or SIGINT, then unwind cleanly (releasing the lock)."""
+
+    async def supervise() -> None:
+        task = asyncio.ensure_future(main)
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, task.cancel)
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    asyncio.run(supervise())

@@ -1,0 +1,55 @@
+"""Where the relay sends events. Swapping Redis Streams for RabbitMQ or Kafka means writing
+another `Publisher`; the outbox, the relay loop and its lock stay as they are."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from redis.asyncio import Redis
+
+from app.events.envelope import Envelope
+from constants import OUTBOX_PUBLISHED_KEY_PREFIX
+
+# KEYS[1] the event's "published" marker, KEYS[2] the stream; ARGV: marker ttl, maxlen, then
+# field/value pairs. Atomic, so a relay that crashes after this call but before PostgreSQL
+# stamps the row re-sends the event on restart and the marker turns that into a no-op. XADD
+# runs before SET: if XADD fails (e.g. the key holds another type), no marker hides the event.
+PUBLISH_ONCE_LUA = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return false end
+local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 3))
+redis.call('SET', KEYS[1], id, 'EX', ARGV[1])
+return id
+"""
+
+
+class Publisher(Protocol):
+    async def publish(self, events: Sequence[Envelope]) -> None:
+        """Deliver every event at least once; raise if any may not have been delivered."""
+
+
+def published_key(event_id: str) -> str:
+    return f"{OUTBOX_PUBLISHED_KEY_PREFIX}{event_id}"
+
+
+class RedisStreamPublisher:
+    def __init__(self, redis: Redis, *, stream: str, maxlen: int, marker_ttl_seconds: int) -> None:
+        self._redis = redis
+        self._stream = stream
+        self._maxlen = maxlen
+        self._ttl = marker_ttl_seconds
+        self._publish_once = redis.register_script(PUBLISH_ONCE_LUA)
+
+    async def publish(self, events: Sequence[Envelope]) -> None:
+        if not events:
+            return
+        # One round trip per batch; transaction=False because each script is atomic by itself.
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for event in events:
+                pairs = [part for item in event.to_fields().items() for part in item]
+                await self._publish_once(
+                    keys=[published_key(event.event_id), self._stream],
+                    args=[self._ttl, self._maxlen, *pairs],
+                    client=pipe,
+                )
+            await pipe.execute()

@@ -1,0 +1,128 @@
+"""The outbox relay: one active instance moves committed outbox rows to the publisher.
+
+Leadership is a session-level advisory lock on a dedicated connection (not from the pool), so
+it lives exactly as long as that connection: a relay that dies, or whose connection drops,
+releases it and a standby takes over within `lock_retry_seconds`. Any failure (PostgreSQL or
+Redis down, unexpected errors) drops the connection, backs off and starts over: the relay
+never ends on its own, only by cancellation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Final
+
+import asyncpg
+
+from app.errors import POSTGRES_UNAVAILABLE, REDIS_UNAVAILABLE
+from app.events.backoff import Backoff
+from app.events.config import RelayConfig
+from app.events.outbox import claim_pending, mark_published, prune_published
+from app.events.publisher import Publisher
+
+logger = logging.getLogger(__name__)
+
+# Any bigint no other code in this database locks: the ASCII bytes of "outbox".
+RELAY_LOCK_ID: Final = 122_550_254_464_888
+NOTIFY_CHANNEL: Final = "outbox"  # init.sql's outbox_notify trigger
+TRY_LOCK_SQL = "SELECT pg_try_advisory_lock($1)"
+
+
+class OutboxRelay:
+    def __init__(self, config: RelayConfig, publisher: Publisher) -> None:
+        self._config = config
+        self._publisher = publisher
+        self._wake = asyncio.Event()
+        self._backoff = Backoff(
+            first=config.backoff_first_seconds, limit=config.backoff_max_seconds
+        )
+        self.is_leader = False
+
+    async def run(self) -> None:
+        """Relay until cancelled."""
+        while True:
+            try:
+                await self._attempt()
+                delay = self._config.lock_retry_seconds
+            except Exception as exc:  # survive anything; the cause is logged
+                delay = self._backoff.next_delay()
+                if isinstance(exc, POSTGRES_UNAVAILABLE + REDIS_UNAVAILABLE):
+                    logger.warning("outbox relay: %s; retrying in %.1fs", _describe(exc), delay)
+                else:
+                    logger.exception("outbox relay failed; retrying in %.1fs", delay)
+            await asyncio.sleep(delay)
+
+    async def _attempt(self) -> None:
+        """Connect and take the lock; when it is ours, relay until something fails."""
+        conn = await asyncpg.connect(
+            self._config.dsn,
+            timeout=self._config.connect_timeout_seconds,
+            server_settings={
+                "application_name": self._config.application_name,
+                # A relay stuck mid-batch loses its session, and with it the lock.
+                "idle_in_transaction_session_timeout": "30000",
+            },
+        )
+        try:
+            if not await conn.fetchval(TRY_LOCK_SQL, RELAY_LOCK_ID):
+                self._backoff.reset()
+                return
+            self.is_leader = True
+            logger.info("outbox relay: this process is the active relay")
+            await conn.add_listener(NOTIFY_CHANNEL, self._on_notify)
+            await self._relay(conn)
+        finally:
+            self.is_leader = False
+            await _close(conn)
+
+    async def _relay(self, conn: asyncpg.Connection) -> None:
+        next_prune = 0.0
+        while True:
+            self._wake.clear()  # before draining: a NOTIFY arriving meanwhile is kept
+            await self.drain(conn)
+            if time.monotonic() >= next_prune:
+                await self._prune(conn)
+                next_prune = time.monotonic() + self._config.prune_every_seconds
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._config.poll_interval_seconds)
+
+    async def drain(self, conn: asyncpg.Connection) -> int:
+        """Publish pending rows batch by batch until none are left; return how many."""
+        total = 0
+        while True:
+            # Publish, then stamp, in one transaction: a crash in between leaves the rows
+            # pending, and the publisher's idempotence absorbs the second send.
+            async with conn.transaction():
+                ids, events = await claim_pending(conn, self._config.batch_size)
+                await self._publisher.publish(events)
+                await mark_published(conn, ids)
+            self._backoff.reset()
+            total += len(ids)
+            if len(ids) < self._config.batch_size:
+                return total
+
+    async def _prune(self, conn: asyncpg.Connection) -> None:
+        config = self._config
+        while True:
+            deleted = await prune_published(
+                conn, older_than_seconds=config.prune_after_seconds, limit=config.prune_batch
+            )
+            if deleted < config.prune_batch:
+                return
+
+    def _on_notify(self, conn: object, pid: int, channel: str, payload: object) -> None:
+        self._wake.set()
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+async def _close(conn: asyncpg.Connection) -> None:
+    try:
+        await asyncio.wait_for(conn.close(), timeout=2)
+    except Exception:  # a dead connection cannot close politely; dropping it is enough
+        conn.terminate()
