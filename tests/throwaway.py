@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -69,8 +70,18 @@ class ThrowawayRedis:
         )
         wait_for_port(self.port)
 
+    def pause(self) -> None:
+        """Freeze the server: connections stay open but nothing answers (a hung Redis)."""
+        assert self._process is not None
+        self._process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self._process is not None
+        self._process.send_signal(signal.SIGCONT)
+
     def stop(self) -> None:
         if self._process is not None:
+            self._process.send_signal(signal.SIGCONT)
             self._process.kill()
             self._process.wait(10)
             self._process = None
