@@ -31,8 +31,9 @@ async def test_username_is_unique_regardless_of_case(conn: asyncpg.Connection) -
     name = "Alice" + secrets.token_hex(4)
     await conn.execute("INSERT INTO users (username, password_hash) VALUES ($1, $2)", name, HASH)
     with pytest.raises(asyncpg.UniqueViolationError):
-        await conn.execute("INSERT INTO users (username, password_hash) VALUES ($1, $2)",
-                           name.lower(), HASH)
+        await conn.execute(
+            "INSERT INTO users (username, password_hash) VALUES ($1, $2)", name.lower(), HASH
+        )
 
 
 @pytest.mark.parametrize(
@@ -43,18 +44,24 @@ async def test_database_rejects_impossible_rows(
     conn: asyncpg.Connection, username: str, name: str
 ) -> None:
     with pytest.raises(asyncpg.CheckViolationError):
-        await conn.execute("INSERT INTO users (username, password_hash, name) VALUES ($1, $2, $3)",
-                           username + secrets.token_hex(2) if username == "fine" else username,
-                           HASH, name)
+        await conn.execute(
+            "INSERT INTO users (username, password_hash, name) VALUES ($1, $2, $3)",
+            username + secrets.token_hex(2) if username == "fine" else username,
+            HASH,
+            name,
+        )
 
 
 async def test_updated_at_is_kept_current_by_trigger(conn: asyncpg.Connection) -> None:
     user_id = await conn.fetchval(
         "INSERT INTO users (username, password_hash, created_at, updated_at)"
         " VALUES ($1, $2, now() - interval '1 day', now() - interval '1 day') RETURNING id",
-        "trig" + secrets.token_hex(4), HASH)
+        "trig" + secrets.token_hex(4),
+        HASH,
+    )
     await conn.execute("UPDATE users SET name = 'changed' WHERE id = $1", user_id)
     row = await conn.fetchrow("SELECT created_at, updated_at FROM users WHERE id = $1", user_id)
+    assert row is not None
     assert row["updated_at"] > row["created_at"]
 
 
@@ -63,10 +70,16 @@ async def test_app_role_can_write_rows_but_not_alter_tables(
 ) -> None:
     await conn.execute("SET ROLE app_user")
     try:
-        await conn.execute("INSERT INTO users (username, password_hash) VALUES ($1, $2)",
-                           "role" + secrets.token_hex(4), HASH)
-        for ddl in ("ALTER TABLE users ADD COLUMN x int", "DROP TABLE outbox",
-                    "CREATE TABLE sneaky (id int)"):
+        await conn.execute(
+            "INSERT INTO users (username, password_hash) VALUES ($1, $2)",
+            "role" + secrets.token_hex(4),
+            HASH,
+        )
+        for ddl in (
+            "ALTER TABLE users ADD COLUMN x int",
+            "DROP TABLE outbox",
+            "CREATE TABLE sneaky (id int)",
+        ):
             with pytest.raises(asyncpg.InsufficientPrivilegeError):
                 await conn.execute(ddl)
     finally:
@@ -95,7 +108,8 @@ async def twenty_thousand_users(database: TestDatabase) -> None:
         tag = secrets.token_hex(3)
         records = [(f"bulk_{tag}_{i}", HASH, _random_name(rng)) for i in range(20_000)]
         await connection.copy_records_to_table(
-            "users", records=records, columns=["username", "password_hash", "name"])
+            "users", records=records, columns=["username", "password_hash", "name"]
+        )
         await connection.execute("ANALYZE users")
     finally:
         await connection.close()
