@@ -32,13 +32,15 @@ async def test_concurrent_logins_and_renames_never_mix_users(
     for round_no in range(ROUNDS):
         order = list(range(USERS))
         random.shuffle(order)
-        await asyncio.gather(*(rename(i, round_no) for i in order), *(read(i) for i in order),
-                             *(read(i) for i in reversed(order)),
-                             *(login(client, users[i]) for i in order))
+        await asyncio.gather(
+            *(rename(i, round_no) for i in order),
+            *(read(i) for i in order),
+            *(read(i) for i in reversed(order)),
+            *(login(client, users[i]) for i in order),
+        )
         for i in order:
             last_written[i] = f"{users[i].username} round {round_no}"
 
     finals = await asyncio.gather(*(client.get("/getName", headers=s) for s in sessions))
     for index, response in enumerate(finals):
-        assert response.json() == {"username": users[index].username,
-                                   "name": last_written[index]}
+        assert response.json() == {"username": users[index].username, "name": last_written[index]}

@@ -1,7 +1,7 @@
 """GET /getName and POST /setName: the caller's own name, validated, stored exactly."""
 
-import pytest
 import httpx
+import pytest
 
 from tests.conftest import UserFactory, login
 
@@ -56,8 +56,16 @@ async def test_set_name_trims_surrounding_whitespace(
 
 @pytest.mark.parametrize(
     "body",
-    [{"name": ""}, {"name": "   "}, {"name": "x" * 101}, {"name": "tab\there"},
-     {"name": "nul\u0000"}, {"name": 42}, {}, {"nom": "x"}],
+    [
+        {"name": ""},
+        {"name": "   "},
+        {"name": "x" * 101},
+        {"name": "tab\there"},
+        {"name": "nul\u0000"},
+        {"name": 42},
+        {},
+        {"nom": "x"},
+    ],
 )
 async def test_invalid_names_are_422(
     client: httpx.AsyncClient, make_user: UserFactory, body: dict[str, object]

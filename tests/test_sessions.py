@@ -12,8 +12,16 @@ from tests.services import TestDatabase, TestRedis
 
 @pytest.mark.parametrize(
     "header",
-    [None, "", "Bearer", "Bearer ", "Basic dXNlcjpwYXNz", "Bearer not-a-uuid",
-     "Bearer 00000000-0000-4000-8000-000000000000", "Token 00000000-0000-4000-8000-000000000000"],
+    [
+        None,
+        "",
+        "Bearer",
+        "Bearer ",
+        "Basic dXNlcjpwYXNz",
+        "Bearer not-a-uuid",
+        "Bearer 00000000-0000-4000-8000-000000000000",
+        "Token 00000000-0000-4000-8000-000000000000",
+    ],
 )
 async def test_missing_malformed_or_unknown_token_is_401_with_challenge(
     client: httpx.AsyncClient, header: str | None
@@ -92,5 +100,3 @@ async def test_token_stops_working_after_its_lifetime(
         assert (await client.get("/getName", headers=auth)).status_code == 200
         await asyncio.sleep(2.2)
         assert (await client.get("/getName", headers=auth)).status_code == 401
-
-
