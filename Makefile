@@ -27,6 +27,9 @@ fmt: install ## Format and auto-fix with ruff
 	$(RUN) ruff format .
 	$(RUN) ruff check --fix .
 
+local: install ## nginx + gunicorn on the host against .env.local's PostgreSQL/Redis (no Docker)
+	$(RUN) python -m utils.devstack.local
+
 create-user: install ## Create a user: make create-user USERNAME=alice [NAME="Alice A."]
 	@test -n "$(USERNAME)" || { echo "usage: make create-user USERNAME=name [NAME=...]"; exit 2; }
 	ENV_FILE=$${ENV_FILE:-.env.local} $(RUN) python -m app.cli create-user "$(USERNAME)" $(if $(NAME),--name "$(NAME)")

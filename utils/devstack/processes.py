@@ -1,0 +1,85 @@
+"""Child processes of the stack: start in their own session, find children, stop with a
+deadline. Own sessions keep a terminal's Ctrl-C away from them, so the runner stops them in
+order (nginx first, then gunicorn) instead of all at once."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port that was free a moment ago (the kernel's pick for port 0)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def spawn(
+    argv: Sequence[str], *, env: Mapping[str, str], cwd: Path, log: Path | None
+) -> subprocess.Popen[bytes]:
+    """Start `argv`; its output goes to `log` (appended), or to our own stdout when None."""
+    out = open(log, "ab") if log is not None else None  # noqa: SIM115 (the child keeps it)
+    try:
+        return subprocess.Popen(  # noqa: S603 (fixed argv, no shell)
+            list(argv),
+            env=dict(env),
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT if out is not None else None,
+            start_new_session=True,
+        )
+    finally:
+        if out is not None:
+            out.close()
+
+
+def stop(proc: subprocess.Popen[bytes], *, sig: int = signal.SIGTERM, timeout: float) -> int:
+    """Signal the process, wait up to `timeout`, then kill its whole process group."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            kill_group(proc.pid)
+            proc.wait(5)
+    # Orphans (e.g. workers whose master was SIGKILLed) share the group: none may survive.
+    kill_group(proc.pid)
+    return proc.returncode
+
+
+def kill_group(pgid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGKILL)
+
+
+def children(pid: int) -> list[int]:
+    """Direct children of `pid`, read from /proc (Linux)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # exited meanwhile
+            continue
+        # Fields after the parenthesised command name: state, ppid, ...
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == pid:
+            found.append(int(entry.name))
+    return sorted(found)
+
+
+def log_tail(path: Path, lines: int = 40) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return f"({path} missing)"
+    return "\n".join(text.splitlines()[-lines:])
