@@ -19,7 +19,7 @@ from constants import AUTHORIZATION_HEADER, BEARER_SCHEME
 router = APIRouter(tags=["auth"])
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
-LOGIN_BODY_SCHEMA = {"$ref": "#/components/schemas/LoginRequest"}
+LOGIN_BODY_SCHEMA = LoginRequest.model_json_schema()
 
 
 async def read_credentials(request: Request) -> LoginRequest:
