@@ -6,6 +6,7 @@ Sizing rule: db_pool_max_size x gunicorn workers x API replicas < PostgreSQL max
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import asyncpg
 
@@ -24,16 +25,45 @@ def _server_settings(settings: Settings) -> dict[str, str]:
     }
 
 
+class BoundedPool(asyncpg.Pool):
+    """A pool whose `acquire()` waits at most `acquire_timeout` for a free connection.
+
+    asyncpg's `pool.fetch*()` and `acquire()` wait forever by default: under overload every
+    request would queue for a connection. With a bound, the wait ends in TimeoutError, which
+    the app answers with a fast 503 + Retry-After (app/errors.py): it sheds load instead.
+    """
+
+    __slots__ = ("_acquire_timeout",)
+
+    def __init__(self, *args: Any, acquire_timeout: float, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._acquire_timeout = acquire_timeout
+
+    def acquire(self, *, timeout: float | None = None) -> Any:
+        return super().acquire(timeout=self._acquire_timeout if timeout is None else timeout)
+
+
 async def _open(settings: Settings, *, min_size: int) -> Pool:
-    return await asyncpg.create_pool(
+    # The arguments asyncpg.create_pool() passes to Pool(); create_pool has no pool_class.
+    pool = BoundedPool(
         settings.database_url.get_secret_value(),
+        acquire_timeout=settings.db_acquire_timeout,
+        connection_class=asyncpg.Connection,
+        record_class=asyncpg.Record,
         min_size=min_size,
         max_size=settings.db_pool_max_size,
+        max_queries=50000,
+        loop=None,
+        connect=None,
+        setup=None,
+        init=None,
+        reset=None,
+        max_inactive_connection_lifetime=300.0,
         command_timeout=settings.db_command_timeout,
         timeout=settings.db_connect_timeout,
         server_settings=_server_settings(settings),
-        max_inactive_connection_lifetime=300.0,
     )
+    return await pool
 
 
 async def create_pool(settings: Settings) -> Pool:
