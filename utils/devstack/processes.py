@@ -61,7 +61,7 @@ def kill_group(pgid: int) -> None:
 
 
 def children(pid: int) -> list[int]:
-    """Direct children of `pid`, read from /proc (Linux)."""
+    """Live direct children of `pid`, read from /proc (Linux)."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -71,8 +71,8 @@ def children(pid: int) -> list[int]:
         except OSError:  # exited meanwhile
             continue
         # Fields after the parenthesised command name: state, ppid, ...
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid == pid:
+        state, ppid = stat.rsplit(")", 1)[1].split()[:2]
+        if int(ppid) == pid and state != "Z":  # a zombie is dead, just not reaped yet
             found.append(int(entry.name))
     return sorted(found)
 

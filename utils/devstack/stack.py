@@ -141,9 +141,12 @@ class LocalStack:
             time.sleep(0.1)
         raise StackError(f"{url} did not answer within {timeout:.0f} s\n{self.logs_tail()}")
 
-    def wait_for_workers(self, count: int, timeout: float = 20.0) -> list[int]:
+    def wait_for_workers(
+        self, count: int, timeout: float = 20.0, *, without: int | None = None
+    ) -> list[int]:
+        """Until `count` workers run (and `without`, e.g. a killed one, is not among them)."""
         deadline = time.monotonic() + timeout
-        while len(pids := self.worker_pids()) != count:
+        while len(pids := self.worker_pids()) != count or without in pids:
             if time.monotonic() > deadline:
                 raise StackError(f"{len(pids)} gunicorn workers, expected {count}")
             time.sleep(0.05)

@@ -1,0 +1,128 @@
+"""Fixtures of the end-to-end tests: the real nginx + gunicorn (+ echo) on free loopback ports
+against the session's scratch database and Redis DB index, and httpx clients through nginx."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+
+from tests.conftest import UserFactory
+from tests.e2e.target import BASE_URL, Target, compose_create_user
+from tests.services import TestDatabase, TestRedis
+from utils.devstack.processes import free_port
+from utils.devstack.stack import LocalStack
+
+# Above nginx's proxy_read_timeout (10 s): the 504 test waits for nginx, not for httpx.
+CLIENT_TIMEOUT = 20.0
+
+
+def stack_env(database: TestDatabase, redis_db: TestRedis, **extra: str) -> dict[str, str]:
+    return {
+        "ENVIRONMENT": "development",
+        "DATABASE_URL": database.url,
+        "REDIS_URL": redis_db.url,
+        "SEED_DEMO_USER": "false",
+        "ACCESS_LOG": "true",
+        "LOG_LEVEL": "INFO",
+        **extra,
+    }
+
+
+async def _spread_user_ids(database_url: str) -> None:
+    """Scratch databases all number users from 1 while concurrent test sessions share one Redis
+    DB index, so `user:1` profile cache entries of another session would leak in. Start this
+    database's ids at a random offset instead."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        offset = 10**6 + secrets.randbelow(10**12)
+        await conn.execute(f"ALTER TABLE users ALTER COLUMN id RESTART WITH {offset}")
+    finally:
+        await conn.close()
+
+
+def start_stack(request: pytest.FixtureRequest, name: str, **extra: str) -> LocalStack:
+    """A LocalStack on free ports; its logs stay in run/e2e/<name> for a failed test."""
+    database: TestDatabase = request.getfixturevalue("database")
+    redis_db: TestRedis = request.getfixturevalue("redis_db")
+    asyncio.run(_spread_user_ids(database.url))
+    stack = LocalStack(
+        env=stack_env(database, redis_db, **extra),
+        http_port=free_port(),
+        api_port=free_port(),
+        echo_port=free_port(),
+        workers=2,
+        run_dir=Path("run/e2e") / name,
+    )
+    for log in stack.run_dir.glob("*.log"):  # logs of this run only
+        log.unlink()
+    stack.start()
+    return stack
+
+
+@pytest.fixture(scope="session")
+def target(request: pytest.FixtureRequest) -> Iterator[Target]:
+    if BASE_URL:
+        yield Target(base_url=BASE_URL.rstrip("/"))
+        return
+    stack = start_stack(request, "main")
+    try:
+        yield Target(base_url=stack.base_url, stack=stack)
+    finally:
+        stack.stop()
+
+
+@pytest.fixture
+async def http(target: Target) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=target.base_url, timeout=CLIENT_TIMEOUT) as client:
+        yield client
+
+
+@dataclass(frozen=True)
+class Account:
+    username: str
+    password: str
+    id: int | None = None  # known when created in the scratch database
+
+
+AccountFactory = Callable[[], Awaitable[Account]]
+
+
+@pytest.fixture
+def new_account(request: pytest.FixtureRequest, target: Target) -> AccountFactory:
+    """Creates a fresh user: in the scratch database, or inside the compose stack."""
+    if target.stack is not None:
+        # The in-process app's pool writes into the same scratch database the stack uses.
+        make_user: UserFactory = request.getfixturevalue("make_user")
+
+        async def in_database() -> Account:
+            user = await make_user(username=f"e2e_{secrets.token_hex(5)}")
+            return Account(user.username, user.password, user.id)
+
+        return in_database
+
+    async def in_compose() -> Account:
+        account = Account(f"e2e_{secrets.token_hex(5)}", secrets.token_urlsafe(12))
+        await asyncio.to_thread(compose_create_user, account.username, account.password)
+        return account
+
+    return in_compose
+
+
+async def login(client: httpx.AsyncClient, account: Account) -> dict[str, str]:
+    """Log in through nginx; waits out nginx's login rate limit (other tests may have used it)."""
+    for _ in range(50):
+        response = await client.post(
+            "/login", json={"username": account.username, "password": account.password}
+        )
+        if response.status_code != 429:
+            break
+        await asyncio.sleep(0.2)
+    assert response.status_code == 200, response.text
+    return {"Authorization": response.headers["Authorization"]}

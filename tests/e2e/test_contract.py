@@ -1,0 +1,120 @@
+"""The public contract, driven through the real nginx in front of the real gunicorn."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import AccountFactory, login
+from tests.e2e.target import Target
+
+pytestmark = pytest.mark.e2e
+
+SECURITY_HEADERS = {
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "no-referrer",
+}
+
+
+async def test_both_hello_versions_answer(http: httpx.AsyncClient) -> None:
+    v1 = await http.get("/v1/hello")
+    v2 = await http.get("/v2/hello")
+    assert v1.status_code == v2.status_code == 200
+    assert v1.json()["version"] == "v1"
+    assert v2.json()["meta"]["api_version"] == "v2"
+    assert v1.headers["server"] == "nginx"  # server_tokens off: no version
+
+
+async def test_login_header_set_get_logout(
+    http: httpx.AsyncClient, new_account: AccountFactory
+) -> None:
+    headers = await login(http, await new_account())
+    assert headers["Authorization"].startswith("Bearer ")
+    set_name = await http.post("/setName", json={"name": "Ada Lovelace"}, headers=headers)
+    assert set_name.status_code == 200, set_name.text
+    got = await http.get("/getName", headers=headers)
+    assert got.json()["name"] == "Ada Lovelace"
+    assert got.headers["cache-control"] == "no-store"
+    assert (await http.post("/logout", headers=headers)).status_code == 204
+    assert (await http.get("/getName", headers=headers)).status_code == 401
+
+
+async def test_static_png_is_served_by_nginx_with_cache_headers(http: httpx.AsyncClient) -> None:
+    response = await http.get("/static/assets/img/happy.png")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "image/png"
+    assert response.content.startswith(b"\x89PNG")
+    assert "max-age=" in response.headers["cache-control"]
+    assert "etag" in response.headers
+    missing = await http.get("/static/nope.png")
+    assert missing.status_code == 404
+    assert missing.json() == {"detail": "Not Found"}
+
+
+async def test_two_megabyte_body_is_refused_with_json_413(http: httpx.AsyncClient) -> None:
+    body = b'{"name": "' + b"x" * (2 * 1024 * 1024) + b'"}'
+    response = await http.post(
+        "/setName", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert response.json()["detail"]
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
+async def test_request_id_is_kept_or_made_and_logged(
+    http: httpx.AsyncClient, target: Target
+) -> None:
+    given = await http.get("/health/live", headers={"X-Request-ID": "e2e-trace-42"})
+    assert given.headers["x-request-id"] == "e2e-trace-42"
+    made = await http.get("/health/live")
+    assert len(made.headers["x-request-id"]) == 32
+    # A malformed id is replaced, not reflected (header injection, log forging).
+    bad = await http.get("/health/live", headers={"X-Request-ID": "no spaces;allowed"})
+    assert bad.headers["x-request-id"] != "no spaces;allowed"
+    if target.stack is not None:
+        logs = {
+            name: (target.stack.run_dir / f"{name}.log").read_text()
+            for name in ("nginx", "gunicorn")
+        }
+        for name, text in logs.items():
+            assert '"request_id":"e2e-trace-42"' in text.replace(" ", ""), name
+
+
+async def test_security_headers_on_success_and_on_nginx_errors(http: httpx.AsyncClient) -> None:
+    for path in ("/v1/hello", "/static/nope.png", "/auth/verify"):
+        response = await http.get(path)
+        for name, value in SECURITY_HEADERS.items():
+            assert response.headers.get(name) == value, (path, name)
+
+
+async def test_gateway_verify_endpoint_is_not_reachable_from_outside(
+    http: httpx.AsyncClient,
+) -> None:
+    response = await http.get("/auth/verify", headers={"X-Gateway-Secret": "guess"})
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/json"
+
+
+async def test_public_hello_is_micro_cached_but_authorized_requests_are_not(
+    http: httpx.AsyncClient,
+) -> None:
+    url = "/v2/hello?e2e-cache"
+    first = await http.get(url)
+    second = await http.get(url)
+    assert first.headers["x-cache-status"] in {"MISS", "EXPIRED"}
+    assert second.headers["x-cache-status"] == "HIT"
+    assert second.json() == first.json()
+    authorized = await http.get(url, headers={"Authorization": "Bearer x"})
+    assert authorized.headers["x-cache-status"] == "BYPASS"
+
+
+async def test_json_is_gzipped(http: httpx.AsyncClient, target: Target) -> None:
+    if target.stack is None:
+        pytest.skip("the large JSON document (/openapi.json) is disabled in production")
+    response = await http.get("/openapi.json", headers={"Accept-Encoding": "gzip"})
+    assert response.headers["content-encoding"] == "gzip"
+    assert response.headers["vary"].lower() == "accept-encoding"
+    raw = await http.get("/openapi.json", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in raw.headers
+    assert response.json() == raw.json()
