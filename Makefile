@@ -6,7 +6,7 @@ RUN := $(UV) run --frozen
 COMPOSE_DEV := docker compose -f compose.yaml
 COMPOSE_PROD := docker compose -f compose.yaml -f compose.prod.yaml --env-file .env.prod
 
-.PHONY: help install dev prod local test lint fmt clean create-user
+.PHONY: help install dev prod local test lint fmt clean create-user bench
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -29,6 +29,9 @@ fmt: install ## Format and auto-fix with ruff
 
 local: install ## nginx + gunicorn on the host against .env.local's PostgreSQL/Redis (no Docker)
 	$(RUN) python -m utils.devstack.local
+
+bench: install ## Benchmark nginx -> gunicorn with wrk (~12 min; ARGS="--smoke", "--cases hello,getName")
+	$(RUN) python -m utils.bench $(ARGS)
 
 create-user: install ## Create a user: make create-user USERNAME=alice [NAME="Alice A."]
 	@test -n "$(USERNAME)" || { echo "usage: make create-user USERNAME=name [NAME=...]"; exit 2; }

@@ -1,0 +1,62 @@
+"""The benchmark script must not rot: its 3-second smoke (what CI runs instead of the full
+benchmark) drives every case through the real stack and writes a JSON result."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.services import ADMIN_URL
+from utils.bench.cases import CASES
+
+ROOT = Path(__file__).resolve().parent.parent
+# An index of its own: the benchmark refuses a non-empty one, and the suite uses 15.
+REDIS_URL = os.environ.get("BENCH_SMOKE_REDIS_URL", "redis://127.0.0.1:6379/13")
+BUDGET_S = 40
+
+
+@pytest.mark.e2e
+def test_bench_smoke_runs_every_case_without_errors(tmp_path: Path) -> None:
+    if shutil.which("wrk") is None:
+        pytest.fail("wrk is not installed: `apt-get install wrk` (CI installs it)")
+    output = tmp_path / "bench.json"
+    started = time.monotonic()
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "utils.bench",
+            "--smoke",
+            "--output",
+            str(output),
+            "--redis-url",
+            REDIS_URL,
+            "--admin-database-url",
+            ADMIN_URL,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=BUDGET_S + 30,
+    )
+    elapsed = time.monotonic() - started
+    assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr[-4000:]}"
+    assert elapsed < BUDGET_S, f"the smoke took {elapsed:.0f} s (budget {BUDGET_S} s)"
+
+    result = json.loads(output.read_text())
+    measured = {c["case"]: c for c in result["cases"]}
+    assert set(measured) == {case.name for case in CASES}
+    for name, case in measured.items():
+        assert case["requests"] > 0, name
+        assert case["socket_errors"] == 0, (name, case["runs"])
+        assert case["non_2xx"] == 0, (name, case["runs"])
+    assert result["argon2_verify_ms"] > 0
+    assert result["rss_after_mb_per_worker"], "no gunicorn worker RSS was read"
+    assert result["targets"], "no target was evaluated"

@@ -1,0 +1,3 @@
+from utils.bench.cli import main
+
+raise SystemExit(main())

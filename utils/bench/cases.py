@@ -1,0 +1,117 @@
+"""What the benchmark measures. A case is one request pattern sent to one place ("via")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Literal
+
+# Where a case's requests go: nginx of the stack, gunicorn directly, the fixed-body nginx, plain
+# uvicorn, or a --compare NAME.
+Via = str
+DataFile = Literal["tokens", "users"]
+
+NGINX: Via = "nginx"
+DIRECT: Via = "gunicorn"
+FIXED: Via = "nginx-fixed"
+UVICORN: Via = "uvicorn"
+STACK_VIAS = frozenset({NGINX, DIRECT})
+
+# nginx.conf neither serves nor stores a cached answer for a request with credentials
+# (proxy_cache_bypass / proxy_no_cache $http_authorization); /v1/hello ignores the header.
+CACHE_BYPASS_HEADER = "Authorization: Bearer bench-cache-bypass"
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    name: str
+    via: Via
+    path: str
+    script: str
+    description: str
+    data: DataFile | None = None
+    script_args: tuple[str, ...] = ()
+    # Extra connection counts run in the full benchmark besides --connections (login at 1
+    # connection measures its latency without queueing).
+    extra_connections: tuple[int, ...] = ()
+    # Also driven against every --compare URL.
+    comparable: bool = False
+
+
+CASES: tuple[Case, ...] = (
+    Case(
+        "hello",
+        NGINX,
+        "/v1/hello",
+        "get.lua",
+        "GET /v1/hello through nginx (micro-cached)",
+        comparable=True,
+    ),
+    Case(
+        "hello-uncached",
+        NGINX,
+        "/v1/hello",
+        "get.lua",
+        "GET /v1/hello through nginx, cache bypassed",
+        script_args=(CACHE_BYPASS_HEADER,),
+    ),
+    Case("hello-direct", DIRECT, "/v1/hello", "get.lua", "GET /v1/hello straight to gunicorn"),
+    Case(
+        "getName",
+        NGINX,
+        "/getName",
+        "get_name.lua",
+        "GET /getName through nginx, a different session each request",
+        data="tokens",
+        comparable=True,
+    ),
+    Case(
+        "login",
+        NGINX,
+        "/login",
+        "login.lua",
+        "POST /login through nginx, a different user each request",
+        data="users",
+        extra_connections=(1,),
+        comparable=True,
+    ),
+    Case(
+        "setName",
+        NGINX,
+        "/setName",
+        "set_name.lua",
+        "POST /setName through nginx, a different session each request",
+        data="tokens",
+        comparable=True,
+    ),
+    Case(
+        "ref-fixed",
+        FIXED,
+        "/v1/hello",
+        "get.lua",
+        "reference: nginx answering a fixed JSON body itself (the ceiling)",
+    ),
+    Case(
+        "ref-uvicorn",
+        UVICORN,
+        "/v1/hello",
+        "get.lua",
+        "reference: /v1/hello under plain `uvicorn main:app`, default settings",
+    ),
+)
+
+# Longer checks of the full run (not in --smoke): a login storm with a probe of other
+# endpoints, and many connections against /getName.
+STORM = "login-storm"
+MANY = "getName-1024"
+CHECKS = (STORM, MANY)
+CASE_NAMES = tuple(case.name for case in CASES) + CHECKS
+
+
+def for_compare(case: Case, name: str) -> Case:
+    return replace(case, name=f"{case.name}@{name}", via=name, extra_connections=())
+
+
+def select(names: list[str] | None, compare: dict[str, str]) -> list[Case]:
+    chosen = [c for c in CASES if names is None or c.name in names]
+    extra = [for_compare(c, n) for n in compare for c in chosen if c.comparable]
+    return chosen + extra

@@ -1,0 +1,152 @@
+"""The benchmark's own PostgreSQL database and Redis DB index, and the users and sessions in them.
+
+Everything created here is removed again: the database is dropped and only the Redis keys that
+appeared during the run are deleted (the index must be empty at the start, so that is all of
+them, and nobody else's data is touched).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import redis.asyncio as aioredis
+from argon2 import PasswordHasher, Type
+
+from app.auth.sessions import SessionStore
+from app.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+SEED_PASSWORD = "bench-password-0123"  # noqa: S105 (a throwaway password of seeded users)
+BATCH = 500
+
+
+class SeedError(RuntimeError):
+    pass
+
+
+def with_database(url: str, database: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path=f"/{database}"))
+
+
+def hasher_for(settings: Settings) -> PasswordHasher:
+    """The same argon2id parameters the app uses."""
+    return PasswordHasher(
+        time_cost=settings.argon2_time_cost,
+        memory_cost=settings.argon2_memory_kib,
+        parallelism=settings.argon2_parallelism,
+        type=Type.ID,
+    )
+
+
+@dataclass
+class ScratchDatabase:
+    admin_url: str
+    name: str
+
+    @property
+    def url(self) -> str:
+        return with_database(self.admin_url, self.name)
+
+    @classmethod
+    async def create(cls, admin_url: str) -> ScratchDatabase:
+        name = f"bench_{secrets.token_hex(4)}"
+        try:
+            admin = await asyncpg.connect(admin_url, timeout=5)
+        except (OSError, asyncpg.PostgresError) as exc:
+            raise SeedError(f"PostgreSQL is not reachable at {admin_url}: {exc}") from None
+        try:
+            await admin.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await admin.close()
+        db = cls(admin_url=admin_url, name=name)
+        conn = await asyncpg.connect(db.url)
+        try:
+            await conn.execute((ROOT / "init.sql").read_text())
+        finally:
+            await conn.close()
+        return db
+
+    async def drop(self) -> None:
+        admin = await asyncpg.connect(self.admin_url, timeout=5)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+@dataclass
+class ScratchRedis:
+    url: str
+
+    @classmethod
+    async def open(cls, url: str) -> ScratchRedis:
+        client = aioredis.from_url(url, socket_timeout=5)
+        try:
+            size = await client.dbsize()
+        except (OSError, aioredis.RedisError) as exc:
+            raise SeedError(f"Redis is not reachable at {url}: {exc}") from None
+        finally:
+            await client.aclose()
+        if size:
+            raise SeedError(
+                f"Redis DB at {url} holds {size} keys; the benchmark needs an empty index of its "
+                "own: pass --redis-url with a free index, or empty it if it is a leftover of an "
+                "interrupted benchmark (redis-cli -n <index> flushdb)"
+            )
+        return cls(url=url)
+
+    async def remove_keys(self) -> None:
+        """The index was empty at the start: every key in it now was made by this run."""
+        client = aioredis.from_url(self.url, socket_timeout=10)
+        try:
+            batch: list[bytes] = []
+            async for key in client.scan_iter(count=1000):
+                batch.append(key)
+                if len(batch) >= BATCH:
+                    await client.delete(*batch)
+                    batch = []
+            if batch:
+                await client.delete(*batch)
+        finally:
+            await client.aclose()
+
+
+@dataclass(frozen=True)
+class Seeded:
+    tokens_file: Path
+    users_file: Path
+    users: int
+
+
+async def seed(
+    *, db: ScratchDatabase, redis_url: str, settings: Settings, users: int, out_dir: Path
+) -> Seeded:
+    """`users` accounts sharing one password hash (hashing each would take minutes), and one
+    session per account, created with the app's own SessionStore."""
+    password_hash = hasher_for(settings).hash(SEED_PASSWORD)
+    names = [f"bench_{i:06d}" for i in range(1, users + 1)]
+    conn = await asyncpg.connect(db.url)
+    try:
+        await conn.copy_records_to_table(
+            "users",
+            records=[(n, password_hash, f"Bench {n}") for n in names],
+            columns=["username", "password_hash", "name"],
+        )
+        ids: list[int] = [r["id"] for r in await conn.fetch("SELECT id FROM users ORDER BY id")]
+    finally:
+        await conn.close()
+    client = aioredis.from_url(redis_url, decode_responses=True, socket_timeout=10)
+    try:
+        store = SessionStore(client, ttl_seconds=settings.session_ttl_seconds)
+        tokens = [await store.create(user_id) for user_id in ids]
+    finally:
+        await client.aclose()
+    tokens_file = out_dir / "tokens.txt"
+    tokens_file.write_text("\n".join(tokens) + "\n")
+    users_file = out_dir / "users.txt"
+    users_file.write_text("".join(f"{n} {SEED_PASSWORD}\n" for n in names))
+    return Seeded(tokens_file=tokens_file, users_file=users_file, users=users)

@@ -1,0 +1,63 @@
+"""The stack under test, started the way `make local` starts it (utils.devstack.LocalStack):
+gunicorn with gunicorn.py.ini and nginx with the rendered nginx.conf.
+
+One difference, on purpose: nginx.conf limits POST /login per client address (a defence against
+password guessing). All of the benchmark's load comes from one address, so that limit would turn
+the login cases into 429s; the rendered config gets a rate far above what a login can cost.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Protocol
+
+from utils.devstack import nginx
+from utils.devstack.processes import free_port
+from utils.devstack.stack import LocalStack
+
+LOGIN_ZONE = re.compile(r"(limit_req_zone\s+\S+\s+zone=login:\S+\s+rate=)\d+r/[sm]")
+BENCH_LOGIN_RATE = "100000r/s"
+
+
+class Stack(Protocol):
+    @property
+    def base_url(self) -> str: ...
+
+    @property
+    def api_url(self) -> str: ...
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def worker_pids(self) -> list[int]: ...
+
+
+class BenchConfigError(RuntimeError):
+    pass
+
+
+_render = nginx.render
+
+
+def _render_without_login_limit(values: Mapping[str, str], template: Path = nginx.TEMPLATE) -> str:
+    text, found = LOGIN_ZONE.subn(rf"\g<1>{BENCH_LOGIN_RATE}", _render(values, template))
+    if found != 1:
+        raise BenchConfigError(
+            "nginx.conf: the `limit_req_zone ... zone=login:... rate=...` line was not found; "
+            "update LOGIN_ZONE in utils/bench/stack.py"
+        )
+    return text
+
+
+def local_stack(*, env: dict[str, str], run_dir: Path, workers: int | None) -> Stack:
+    nginx.render = _render_without_login_limit  # write_config looks it up at call time
+    return LocalStack(
+        env=env,
+        http_port=free_port(),
+        api_port=free_port(),
+        workers=workers,
+        run_dir=run_dir,
+    )
