@@ -6,18 +6,18 @@ every one of them must be given: a forgotten value fails here, not as a broken u
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import shutil
 import subprocess
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "nginx.conf"
 _VARIABLE = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")
-# The prefix sub-folders the config names (temp paths); nginx creates the leaf folders itself.
-PREFIX_DIRS = ("tmp", "cache")
 
 
 class TemplateError(ValueError):
@@ -46,8 +46,7 @@ def nginx_binary() -> str:
 
 def write_config(prefix: Path, values: Mapping[str, str]) -> Path:
     """Render into `prefix/nginx.conf` and prepare the prefix folder for `nginx -p`."""
-    for sub in PREFIX_DIRS:
-        (prefix / sub).mkdir(parents=True, exist_ok=True)
+    prefix.mkdir(parents=True, exist_ok=True)
     conf = prefix / "nginx.conf"
     conf.write_text(render(values))
     return conf
@@ -67,3 +66,27 @@ def check(prefix: Path, conf: Path) -> str:
     if result.returncode != 0:
         raise TemplateError(f"nginx -t failed:\n{result.stderr}")
     return result.stderr
+
+
+def main() -> int:
+    """`python -m utils.devstack.nginx --check DIR`: render with host values and `nginx -t`."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--check", type=Path, required=True, metavar="DIR")
+    prefix = parser.parse_args().check.resolve()
+    values = {
+        "HTTP_LISTEN": "127.0.0.1:8080",
+        "API_UPSTREAM": "127.0.0.1:8000",
+        "ECHO_UPSTREAM": "127.0.0.1:9000",
+        "STATIC_ROOT": str(ROOT / "static"),
+        "GATEWAY_SECRET": "check-only",
+    }
+    try:
+        print(check(prefix, write_config(prefix, values)), end="")
+    except TemplateError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,45 @@
+# The API image: gunicorn + uvicorn workers, configured by gunicorn.py.ini.
+# Classic-builder syntax only (no BuildKit features), so any Docker Engine builds it.
+# The base is an argument so a mirrored or locally built image can stand in for it.
+ARG PYTHON_IMAGE=python:3.13-slim
+
+# --- build: the locked dependencies (uv.lock) in a virtual environment -----------------------
+FROM ${PYTHON_IMAGE} AS build
+ARG UV_VERSION=0.13.9
+ENV UV_PROJECT_ENVIRONMENT=/opt/venv \
+    UV_PYTHON_DOWNLOADS=never \
+    UV_COMPILE_BYTECODE=1 \
+    UV_LINK_MODE=copy \
+    UV_SYSTEM_CERTS=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+RUN pip install --no-cache-dir "uv==${UV_VERSION}"
+WORKDIR /build
+# Only the lock and the project file: this layer is rebuilt when dependencies change, not code.
+COPY pyproject.toml uv.lock ./
+RUN uv sync --frozen --no-dev --no-install-project --python /usr/local/bin/python3 \
+    && rm -rf /root/.cache
+
+# --- runtime: the environment and the code, nothing else ------------------------------------
+FROM ${PYTHON_IMAGE} AS runtime
+ARG APP_VERSION=dev
+LABEL org.opencontainers.image.title="fastapi-service-template" \
+      org.opencontainers.image.version="${APP_VERSION}"
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    ENV_FILE="" \
+    API_HOST=0.0.0.0 \
+    API_PORT=8000
+RUN groupadd --system --gid 10001 app \
+    && useradd --system --uid 10001 --gid app --no-create-home --home-dir /nonexistent \
+       --shell /usr/sbin/nologin app
+WORKDIR /app
+COPY --from=build /opt/venv /opt/venv
+COPY main.py constants.py version.py gunicorn.py.ini ./
+COPY app ./app
+COPY utils ./utils
+USER 10001:10001
+EXPOSE 8000
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
+    CMD ["python", "-m", "utils.devstack.healthcheck"]
+CMD ["gunicorn", "-c", "gunicorn.py.ini", "main:app"]

