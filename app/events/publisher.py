@@ -28,8 +28,10 @@ class Publisher(Protocol):
         """Deliver every event at least once; raise if any may not have been delivered."""
 
 
-def published_key(event_id: str) -> str:
-    return f"{OUTBOX_PUBLISHED_KEY_PREFIX}{event_id}"
+def published_key(stream: str, event_id: str) -> str:
+    """`outbox:published:{<stream>}:<event_id>`: the hash tag puts the marker in the stream's
+    Redis Cluster slot (a stream name without braces hashes whole), as one script needs."""
+    return f"{OUTBOX_PUBLISHED_KEY_PREFIX}{{{stream}}}:{event_id}"
 
 
 class RedisStreamPublisher:
@@ -48,7 +50,7 @@ class RedisStreamPublisher:
             for event in events:
                 pairs = [part for item in event.to_fields().items() for part in item]
                 await self._publish_once(
-                    keys=[published_key(event.event_id), self._stream],
+                    keys=[published_key(self._stream, event.event_id), self._stream],
                     args=[self._ttl, self._maxlen, *pairs],
                     client=pipe,
                 )
