@@ -135,11 +135,32 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _unexpected)
 
 
+def _header(description: str, *, required: bool, type_: str = "string") -> dict[str, object]:
+    return {"description": description, "required": required, "schema": {"type": type_}}
+
+
+# Documented with their headers, so a contract fuzzer (make fuzz) checks those too.
 ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
     422: {"model": ValidationErrorBody, "description": "Invalid input"},
-    503: {"model": UnavailableBody, "description": "PostgreSQL or Redis is unavailable"},
+    503: {
+        "model": UnavailableBody,
+        "description": "PostgreSQL or Redis is unavailable",
+        "headers": {"Retry-After": _header("Seconds", required=True, type_="integer")},
+    },
 }
 AUTH_RESPONSES: dict[int | str, dict[str, object]] = {
-    401: {"model": ErrorBody, "description": "Missing, malformed, unknown or expired token"},
+    401: {
+        "model": ErrorBody,
+        "description": "Wrong credentials (login); missing, malformed, unknown or expired token",
+        "headers": {"WWW-Authenticate": _header("`Bearer`", required=True)},
+    },
     **ERROR_RESPONSES,
+}
+THROTTLED_RESPONSES: dict[int | str, dict[str, object]] = {
+    429: {
+        "model": ErrorBody,
+        "description": "Too many failed logins for this username and address (the app sends "
+        "Retry-After), or too many logins per second from one address (nginx)",
+        "headers": {"Retry-After": _header("Seconds", required=False, type_="integer")},
+    },
 }

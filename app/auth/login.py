@@ -13,7 +13,7 @@ from app.auth import login_service
 from app.auth.schemas import LoginRequest, TokenResponse
 from app.caching import NO_STORE
 from app.dependencies import StateDep
-from app.errors import AUTH_RESPONSES, ErrorBody
+from app.errors import AUTH_RESPONSES, THROTTLED_RESPONSES
 from constants import AUTHORIZATION_HEADER, BEARER_SCHEME
 
 router = APIRouter(tags=["auth"])
@@ -43,10 +43,7 @@ async def read_credentials(request: Request) -> LoginRequest:
 @router.post(
     "/login",
     response_model=TokenResponse,
-    responses={
-        **AUTH_RESPONSES,
-        429: {"model": ErrorBody, "description": "Too many failed logins; see Retry-After"},
-    },
+    responses={**AUTH_RESPONSES, **THROTTLED_RESPONSES},
     openapi_extra={
         "requestBody": {
             "required": True,
