@@ -174,6 +174,17 @@ async def test_rolled_back_change_emits_nothing(
     assert await state.pool.fetchval(PENDING_SQL, user.id) == 0
 
 
+async def test_setting_the_same_name_emits_nothing(
+    events_settings: Settings, make_user: UserFactory, state: AppState, stream: str
+) -> None:
+    user = await make_user(name="Same")
+    await state.pool.execute(SET_NAME_SQL, user.id, "Same")
+    await state.pool.execute(SET_NAME_SQL, user.id, "Other")
+    async with relay_task(fast_relay(events_settings, state.redis)):
+        await wait_until(lambda: _has(state, stream, user.id, "Other"), "the real change")
+    assert await new_names(state, stream, user.id) == ["Other"]
+
+
 async def _change_name_then_abort(state: AppState, user_id: int, name: str) -> None:
     async with state.pool.acquire() as conn, conn.transaction():
         assert await conn.fetchrow(SET_NAME_SQL, user_id, name) is not None
