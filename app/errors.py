@@ -141,6 +141,8 @@ def _header(description: str, *, required: bool, type_: str = "string") -> dict[
 
 # Documented with their headers, so a contract fuzzer (make fuzz) checks those too.
 ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
+    # FastAPI's own answer to a body it cannot decode at all (e.g. not UTF-8): found by fuzzing.
+    400: {"model": ErrorBody, "description": "The body could not be parsed"},
     422: {"model": ValidationErrorBody, "description": "Invalid input"},
     503: {
         "model": UnavailableBody,
