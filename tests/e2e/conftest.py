@@ -31,6 +31,9 @@ def stack_env(database: TestDatabase, redis_db: TestRedis, **extra: str) -> dict
         "SEED_DEMO_USER": "false",
         "ACCESS_LOG": "true",
         "LOG_LEVEL": "INFO",
+        # The stack's outbox relay publishes to a stream of its own: concurrent sessions (and
+        # the event tests) share the Redis DB index.
+        "EVENTS_STREAM": f"events:e2e:{secrets.token_hex(4)}",
         **extra,
     }
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 import httpx
 import pytest
 
@@ -99,7 +101,7 @@ async def test_gateway_verify_endpoint_is_not_reachable_from_outside(
 async def test_public_hello_is_micro_cached_but_authorized_requests_are_not(
     http: httpx.AsyncClient,
 ) -> None:
-    url = "/v2/hello?e2e-cache"
+    url = f"/v2/hello?e2e-cache-{secrets.token_hex(4)}"
     first = await http.get(url)
     second = await http.get(url)
     assert first.headers["x-cache-status"] in {"MISS", "EXPIRED"}

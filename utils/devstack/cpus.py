@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
+PROC_CGROUP = Path("/proc/self/cgroup")
 
 
 def _affinity() -> int:
@@ -27,10 +28,10 @@ def _quota(quota: str, period: str) -> float | None:
     return int(quota) / int(period)
 
 
-def _own_cgroup_dirs(controller: str | None, root: Path) -> list[Path]:
+def _own_cgroup_dirs(controller: str | None, root: Path, proc_cgroup: Path) -> list[Path]:
     """The process's cgroup folder and its parents (a parent's quota limits us too)."""
     try:
-        lines = Path("/proc/self/cgroup").read_text().splitlines()
+        lines = proc_cgroup.read_text().splitlines()
     except OSError:
         return [root]
     for line in lines:
@@ -41,9 +42,10 @@ def _own_cgroup_dirs(controller: str | None, root: Path) -> list[Path]:
     return [root]
 
 
-def _cgroup_limit(root: Path = CGROUP_ROOT) -> float | None:
+def cgroup_cpu_limit(root: Path = CGROUP_ROOT, proc_cgroup: Path = PROC_CGROUP) -> float | None:
+    """The tightest CPU quota over our cgroup and its parents (v2 and v1), None if unlimited."""
     limits: list[float] = []
-    for folder in _own_cgroup_dirs(None, root):  # cgroup v2
+    for folder in _own_cgroup_dirs(None, root, proc_cgroup):  # cgroup v2
         try:
             limit = _quota(*(folder / "cpu.max").read_text().split())
         except (OSError, ValueError, TypeError):
@@ -51,7 +53,7 @@ def _cgroup_limit(root: Path = CGROUP_ROOT) -> float | None:
         if limit is not None:
             limits.append(limit)
     for mount in (root / "cpu", root / "cpu,cpuacct"):  # cgroup v1
-        for folder in _own_cgroup_dirs("cpu", mount):
+        for folder in _own_cgroup_dirs("cpu", mount, proc_cgroup):
             try:
                 quota = (folder / "cpu.cfs_quota_us").read_text().strip()
                 period = (folder / "cpu.cfs_period_us").read_text().strip()
@@ -64,7 +66,7 @@ def _cgroup_limit(root: Path = CGROUP_ROOT) -> float | None:
 
 
 def usable_cpus() -> int:
-    limit = _cgroup_limit()
+    limit = cgroup_cpu_limit()
     count = _affinity()
     if limit is not None:
         count = min(count, math.ceil(limit))

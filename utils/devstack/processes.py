@@ -9,6 +9,7 @@ import os
 import signal
 import socket
 import subprocess
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -41,21 +42,59 @@ def spawn(
             out.close()
 
 
-def stop(proc: subprocess.Popen[bytes], *, sig: int = signal.SIGTERM, timeout: float) -> int:
-    """Signal the process, wait up to `timeout`, then kill its whole process group."""
-    if proc.poll() is None:
-        proc.send_signal(sig)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            kill_group(proc.pid)
-            proc.wait(5)
-    # Orphans (e.g. workers whose master was SIGKILLed) share the group: none may survive.
-    kill_group(proc.pid)
-    return proc.returncode
+def exited(proc: subprocess.Popen[bytes]) -> bool:
+    """Whether the process has exited, without reaping it: an unreaped zombie keeps its pid
+    (and so its process group id) from being reused, which keeps `stop`'s killpg safe."""
+    if proc.returncode is not None:
+        return True
+    try:
+        status = os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT | os.WNOHANG)
+    except ChildProcessError:  # reaped elsewhere
+        return True
+    return status is not None
 
 
-def kill_group(pgid: int) -> None:
+def exit_reason(proc: subprocess.Popen[bytes]) -> str:
+    """ "exit code N" or "killed by SIGX" for an exited process (still without reaping it)."""
+    try:
+        status = os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT | os.WNOHANG)
+    except ChildProcessError:
+        status = None
+    if status is None:
+        code = proc.returncode
+        return "exited" if code is None else f"exit status {code}"
+    if status.si_code == os.CLD_EXITED:
+        return f"exit code {status.si_status}"
+    return f"killed by {signal.Signals(status.si_status).name}"
+
+
+def _wait_exited(proc: subprocess.Popen[bytes], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while not exited(proc):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def stop(proc: subprocess.Popen[bytes], *, sig: int = signal.SIGTERM, timeout: float) -> None:
+    """Signal the process, wait up to `timeout`, then kill its whole process group.
+
+    The group is only ever signalled while its leader is alive or an unreaped zombie, so the
+    id cannot belong to anybody else's processes (pids are reused)."""
+    if proc.returncode is not None:
+        return
+    if not exited(proc):
+        os.kill(proc.pid, sig)
+        if not _wait_exited(proc, timeout):
+            _kill_group(proc.pid)
+            _wait_exited(proc, 5)
+    # Orphans (e.g. workers of a master that was SIGKILLed) share the group: none may survive.
+    _kill_group(proc.pid)
+    proc.wait()
+
+
+def _kill_group(pgid: int) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, signal.SIGKILL)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 import time
@@ -93,6 +94,8 @@ class LocalStack:
 
     def start(self, timeout: float = 30.0) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        # The micro-cache survives on disk; a new stack must not answer from an old one.
+        shutil.rmtree(self.run_dir / "cache", ignore_errors=True)
         if os.geteuid() == 0:  # nginx workers then run as `nobody`
             require_world_readable(ROOT / "static")
         conf = nginx.write_config(self.run_dir, self.nginx_values())
@@ -129,9 +132,13 @@ class LocalStack:
         deadline = time.monotonic() + timeout
         url = f"{base_url or self.base_url}/health/live"
         while time.monotonic() < deadline:
-            dead = [n for n, p in self._procs().items() if p is not None and p.poll() is not None]
+            dead = [
+                f"{name} ({processes.exit_reason(proc)})"
+                for name, proc in self._procs().items()
+                if proc is not None and processes.exited(proc)
+            ]
             if dead:
-                raise StackError(f"{', '.join(dead)} exited\n{self.logs_tail()}")
+                raise StackError(f"{', '.join(dead)} stopped\n{self.logs_tail()}")
             try:
                 with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (http URL we built)
                     if response.status == 200:
@@ -162,7 +169,7 @@ class LocalStack:
         )
 
     def all_running(self) -> bool:
-        return all(p is None or p.poll() is None for p in self._procs().values())
+        return not any(p is not None and processes.exited(p) for p in self._procs().values())
 
     def _procs(self) -> dict[str, subprocess.Popen[bytes] | None]:
         return {"nginx": self._nginx, "gunicorn": self._gunicorn, "echo": self._echo}
