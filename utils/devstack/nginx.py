@@ -36,6 +36,20 @@ def render(values: Mapping[str, str], template: Path = TEMPLATE) -> str:
     return _VARIABLE.sub(lambda m: values[m.group(1)], text)
 
 
+def host_values(
+    host: str, http_port: int, api_port: int, echo_port: int | None, gateway_secret: str
+) -> dict[str, str]:
+    """Template values for nginx on the host (compose sets its own in compose.yaml)."""
+    return {
+        "HTTP_LISTEN": f"{host}:{http_port}",
+        "API_UPSTREAM": f"{host}:{api_port}",
+        # No echo service: a closed port (discard), so /services/echo/ answers 502.
+        "ECHO_UPSTREAM": f"{host}:{echo_port or 9}",
+        "STATIC_ROOT": str(ROOT / "static"),
+        "GATEWAY_SECRET": gateway_secret,
+    }
+
+
 def nginx_binary() -> str:
     """NGINX_BIN, else PATH, else Debian's /usr/sbin (not on a non-root user's PATH)."""
     found = os.environ.get("NGINX_BIN") or shutil.which("nginx") or "/usr/sbin/nginx"
@@ -73,13 +87,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--check", type=Path, required=True, metavar="DIR")
     prefix = parser.parse_args().check.resolve()
-    values = {
-        "HTTP_LISTEN": "127.0.0.1:8080",
-        "API_UPSTREAM": "127.0.0.1:8000",
-        "ECHO_UPSTREAM": "127.0.0.1:9000",
-        "STATIC_ROOT": str(ROOT / "static"),
-        "GATEWAY_SECRET": "check-only",
-    }
+    values = host_values("127.0.0.1", 8080, 8000, 9000, "check-only")
     try:
         print(check(prefix, write_config(prefix, values)), end="")
     except TemplateError as exc:

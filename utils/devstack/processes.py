@@ -122,3 +122,12 @@ def log_tail(path: Path, lines: int = 40) -> str:
     except OSError:
         return f"({path} missing)"
     return "\n".join(text.splitlines()[-lines:])
+
+
+def logs_tail(folder: Path, names: Sequence[str]) -> str:
+    """The last lines of each `folder/<name>.log` that exists, for error messages."""
+    return "\n".join(
+        f"--- {name}.log ---\n{log_tail(folder / f'{name}.log')}"
+        for name in names
+        if (folder / f"{name}.log").exists()
+    )

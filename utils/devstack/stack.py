@@ -8,20 +8,16 @@ service behind the gateway, as ordinary processes under one run folder.
 from __future__ import annotations
 
 import os
-import secrets
 import shutil
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
-from types import TracebackType
 from typing import Self
 
-from utils.devstack import nginx, processes
+from utils.devstack import nginx, processes, waiting
+from utils.devstack.environment import process_env, require_world_readable
 from utils.devstack.nginx import ROOT
-from utils.devstack.permissions import require_world_readable
 
 GUNICORN_STOP_TIMEOUT = 30.0  # above gunicorn's graceful_timeout (20 s)
 
@@ -49,14 +45,9 @@ class LocalStack:
         self.echo_port = echo_port
         self.run_dir = run_dir if run_dir.is_absolute() else ROOT / run_dir
         self.log_to_files = log_to_files
-        merged = {**os.environ, **env}
-        merged.setdefault("ENV_FILE", "")  # no dotenv unless asked: the caller's env is the truth
-        # nginx and the app must share the secret; a fresh one when none is given.
-        merged["GATEWAY_SECRET"] = merged.get("GATEWAY_SECRET") or secrets.token_urlsafe(24)
-        merged.update(API_HOST=host, API_PORT=str(api_port), HTTP_PORT=str(http_port))
+        self.env = process_env(env, host=host, api_port=api_port, http_port=http_port)
         if workers is not None:
-            merged["WEB_CONCURRENCY"] = str(workers)
-        self.env = merged
+            self.env["WEB_CONCURRENCY"] = str(workers)
         self._gunicorn: subprocess.Popen[bytes] | None = None
         self._nginx: subprocess.Popen[bytes] | None = None
         self._echo: subprocess.Popen[bytes] | None = None
@@ -82,15 +73,8 @@ class LocalStack:
         return self.run_dir / f"{name}.log" if self.log_to_files else None
 
     def nginx_values(self) -> dict[str, str]:
-        # No echo service: a closed port, so /services/echo/ answers 502.
-        echo = f"{self.host}:{self.echo_port or 9}"
-        return {
-            "HTTP_LISTEN": f"{self.host}:{self.http_port}",
-            "API_UPSTREAM": f"{self.host}:{self.api_port}",
-            "ECHO_UPSTREAM": echo,
-            "STATIC_ROOT": str(ROOT / "static"),
-            "GATEWAY_SECRET": self.env["GATEWAY_SECRET"],
-        }
+        secret = self.env["GATEWAY_SECRET"]
+        return nginx.host_values(self.host, self.http_port, self.api_port, self.echo_port, secret)
 
     def start(self, timeout: float = 30.0) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -129,44 +113,37 @@ class LocalStack:
 
     def wait_until_live(self, timeout: float = 30.0, base_url: str | None = None) -> None:
         """Until /health/live answers 200 (through nginx by default); raises with the logs."""
-        deadline = time.monotonic() + timeout
         url = f"{base_url or self.base_url}/health/live"
-        while time.monotonic() < deadline:
-            dead = [
-                f"{name} ({processes.exit_reason(proc)})"
-                for name, proc in self._procs().items()
-                if proc is not None and processes.exited(proc)
-            ]
-            if dead:
-                raise StackError(f"{', '.join(dead)} stopped\n{self.logs_tail()}")
-            try:
-                with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (http URL we built)
-                    if response.status == 200:
-                        return
-            except OSError:
-                pass
-            time.sleep(0.1)
-        raise StackError(f"{url} did not answer within {timeout:.0f} s\n{self.logs_tail()}")
+        try:
+            waiting.until(
+                lambda: waiting.http_ok(url), timeout=timeout, what=url, check=self._check_alive
+            )
+        except TimeoutError as exc:
+            raise StackError(f"{exc}\n{self.logs_tail()}") from None
+
+    def _check_alive(self) -> None:
+        dead = [
+            f"{name} ({processes.exit_reason(proc)})"
+            for name, proc in self._procs().items()
+            if proc is not None and processes.exited(proc)
+        ]
+        if dead:
+            raise StackError(f"{', '.join(dead)} stopped\n{self.logs_tail()}")
 
     def wait_for_workers(
         self, count: int, timeout: float = 20.0, *, without: int | None = None
     ) -> list[int]:
         """Until `count` workers run (and `without`, e.g. a killed one, is not among them)."""
-        deadline = time.monotonic() + timeout
-        while len(pids := self.worker_pids()) != count or without in pids:
-            if time.monotonic() > deadline:
-                raise StackError(f"{len(pids)} gunicorn workers, expected {count}")
-            time.sleep(0.05)
-        return pids
+
+        def ready() -> list[int] | None:
+            pids = self.worker_pids()
+            return pids if len(pids) == count and without not in pids else None
+
+        return waiting.until(ready, timeout=timeout, what=f"{count} gunicorn workers")
 
     def logs_tail(self) -> str:
-        if not self.log_to_files:
-            return ""
-        return "\n".join(
-            f"--- {name}.log ---\n{processes.log_tail(self.run_dir / f'{name}.log')}"
-            for name in ("nginx", "gunicorn", "echo")
-            if (self.run_dir / f"{name}.log").exists()
-        )
+        names = ("nginx", "gunicorn", "echo") if self.log_to_files else ()
+        return processes.logs_tail(self.run_dir, names)
 
     def all_running(self) -> bool:
         return not any(p is not None and processes.exited(p) for p in self._procs().values())
@@ -188,10 +165,5 @@ class LocalStack:
         self.start()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.stop()

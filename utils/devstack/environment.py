@@ -1,11 +1,28 @@
-"""nginx started by root runs its workers as `nobody` (no `user` directive): they can serve
+"""What the stack's processes may see: their environment, and (for nginx) the static files.
+
+nginx started by root runs its workers as `nobody` (no `user` directive): they can serve
 static files only if every folder on the way is world-searchable and the files world-readable.
 Failing at start with the path beats a 403 on /static/ later."""
 
 from __future__ import annotations
 
+import os
+import secrets
 import stat
+from collections.abc import Mapping
 from pathlib import Path
+
+
+def process_env(
+    env: Mapping[str, str], *, host: str, api_port: int, http_port: int
+) -> dict[str, str]:
+    """Our environment plus `env`, plus the addresses the stack decides."""
+    merged = {**os.environ, **env}
+    merged.setdefault("ENV_FILE", "")  # no dotenv unless asked: the caller's env is the truth
+    # nginx and the app must share the secret; a fresh one when none is given.
+    merged["GATEWAY_SECRET"] = merged.get("GATEWAY_SECRET") or secrets.token_urlsafe(24)
+    merged.update(API_HOST=host, API_PORT=str(api_port), HTTP_PORT=str(http_port))
+    return merged
 
 
 def require_world_readable(folder: Path) -> None:
