@@ -120,7 +120,7 @@ def run_fuzz(run_dir: Path, examples: int, seed: int | None = None) -> FuzzResul
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--examples", type=int, default=150, help="per API operation")
+    parser.add_argument("--examples", type=int, default=400, help="per API operation")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--run-dir", type=Path, default=Path("run/fuzz"))
     args = parser.parse_args()
