@@ -6,7 +6,7 @@ RUN := $(UV) run --frozen
 COMPOSE_DEV := docker compose -f compose.yaml
 COMPOSE_PROD := docker compose -f compose.yaml -f compose.prod.yaml --env-file .env.prod
 
-.PHONY: help install dev prod local test lint fmt clean create-user bench
+.PHONY: help install dev prod local test lint fmt clean create-user bench fuzz chaos chaos-overload
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -60,6 +60,15 @@ check-deploy: install ## Compose schema + config, hadolint, nginx -t on the rend
 
 bench: install ## Benchmark nginx -> gunicorn with wrk (~12 min; ARGS="--smoke", "--cases hello,getName")
 	$(RUN) python -m utils.bench $(ARGS)
+
+fuzz: install ## schemathesis through nginx with a real token: >= 1,000 requests, no 5xx, documented answers (~3 min; ARGS="--examples 50")
+	$(RUN) python -m utils.chaos.fuzz $(ARGS)
+
+chaos: install ## Faults under load (Redis/PostgreSQL stopped, worker SIGKILL, API down): table + results/chaos-*.json (~2 min; ARGS="--short")
+	$(RUN) python -m utils.chaos $(ARGS)
+
+chaos-overload: install ## 1,024 wrk connections on /getName for 60 s, pool shedding, slowloris: results/overload-*.json (~2 min)
+	$(RUN) python -m utils.chaos --overload $(ARGS)
 
 create-user: install ## Create a user: make create-user USERNAME=alice [NAME="Alice A."]
 	@test -n "$(USERNAME)" || { echo "usage: make create-user USERNAME=name [NAME=...]"; exit 2; }
