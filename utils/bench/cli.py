@@ -28,6 +28,13 @@ def _compare(value: str) -> tuple[str, str]:
     return name, url.rstrip("/")
 
 
+def _env(value: str) -> tuple[str, str]:
+    key, sep, val = value.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError("expected KEY=VALUE")
+    return key, val
+
+
 def _cases(value: str) -> tuple[str, ...]:
     names = tuple(n.strip() for n in value.split(",") if n.strip())
     unknown = [n for n in names if n not in CASE_NAMES]
@@ -80,6 +87,14 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="3 s, 1 run, 4 connections, no long checks; non-zero exit on any error",
     )
+    p.add_argument(
+        "--env",
+        type=_env,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra environment of the stack, e.g. GUNICORN_MAX_REQUESTS=0 (repeatable)",
+    )
     p.add_argument("--threads", type=int, default=2, help="wrk threads (2)")
     p.add_argument(
         "--workers",
@@ -118,6 +133,7 @@ def options(args: argparse.Namespace, stamp: str) -> Options:
         connections=args.connections,
         cases=args.cases,
         compare=dict(args.compare),
+        env=dict(args.env),
         threads=args.threads,
         users=args.users,
         workers=args.workers,

@@ -28,6 +28,8 @@ from utils.bench.seed import ScratchDatabase, ScratchRedis, Seeded, seed
 from utils.bench.stack import Stack, local_stack
 
 PROBE_CONNECTIONS = 4
+# nginx does not cancel what the app already received: after wrk stops, queued logins still run.
+SETTLE_S = 3.0
 COMPARE_LOGINS = 64
 Log = Callable[[str], None]
 
@@ -39,6 +41,7 @@ class Options:
     connections: tuple[int, ...] = (64, 256)
     cases: tuple[str, ...] | None = None
     compare: dict[str, str] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
     smoke: bool = False
     threads: int = 2
     users: int = 2000
@@ -63,6 +66,7 @@ class Options:
             "connections": list(self.connections),
             "cases": list(self.cases) if self.cases else None,
             "compare": self.compare,
+            "env": self.env,
             "smoke": self.smoke,
             "threads": self.threads,
             "users": self.users,
@@ -254,6 +258,7 @@ class Bench:
                 "DATABASE_URL": db.url,
                 "REDIS_URL": redis.url,
                 "SEED_DEMO_USER": "false",
+                **opts.env,
             }
             stack = self.start_stack(cleanup, env, cases)
             self.start_references(cleanup, env, cases)
@@ -279,6 +284,7 @@ class Bench:
             if stack is not None and not opts.smoke:
                 if opts.wanted(MANY) and any(c.name == "getName" for c in cases):
                     run.many = self.many(cases)
+                time.sleep(SETTLE_S)
                 run.rss_after_mb = worker_rss(stack)
                 if opts.wanted(STORM) and {"getName", "login"} <= {c.name for c in cases}:
                     run.storm = self.storm(cases, stack)

@@ -18,6 +18,7 @@ from argon2 import PasswordHasher, Type
 
 from app.auth.sessions import SessionStore
 from app.settings import Settings
+from app.user.profile_cache import ProfileCache
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED_PASSWORD = "bench-password-0123"  # noqa: S105 (a throwaway password of seeded users)
@@ -126,7 +127,10 @@ async def seed(
     *, db: ScratchDatabase, redis_url: str, settings: Settings, users: int, out_dir: Path
 ) -> Seeded:
     """`users` accounts sharing one password hash (hashing each would take minutes), and one
-    session per account, created with the app's own SessionStore."""
+    session per account, created with the app's own SessionStore.
+
+    The profile cache is filled as the first `GET /getName` of each user would fill it, so the
+    cases measure the steady state; a cold cache sends every first request to PostgreSQL."""
     password_hash = hasher_for(settings).hash(SEED_PASSWORD)
     names = [f"bench_{i:06d}" for i in range(1, users + 1)]
     conn = await asyncpg.connect(db.url)
@@ -136,13 +140,23 @@ async def seed(
             records=[(n, password_hash, f"Bench {n}") for n in names],
             columns=["username", "password_hash", "name"],
         )
-        ids: list[int] = [r["id"] for r in await conn.fetch("SELECT id FROM users ORDER BY id")]
+        rows = await conn.fetch("SELECT id, username, name, version FROM users ORDER BY id")
     finally:
         await conn.close()
     client = aioredis.from_url(redis_url, decode_responses=True, socket_timeout=10)
     try:
-        store = SessionStore(client, ttl_seconds=settings.session_ttl_seconds)
-        tokens = [await store.create(user_id) for user_id in ids]
+        ttl = settings.session_ttl_seconds
+        store = SessionStore(client, ttl_seconds=ttl)
+        profiles = ProfileCache(client, ttl_seconds=ttl)
+        tokens = []
+        for row in rows:
+            tokens.append(await store.create(row["id"]))
+            await profiles.store(
+                user_id=row["id"],
+                version=row["version"],
+                username=row["username"],
+                name=row["name"],
+            )
     finally:
         await client.aclose()
     tokens_file = out_dir / "tokens.txt"
