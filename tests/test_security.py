@@ -11,6 +11,7 @@ from contextlib import contextmanager
 import asyncpg
 import httpx
 import pytest
+from argon2 import PasswordHasher
 
 from app.logging_config import JsonFormatter
 from app.request_context import RequestIdLogFilter
@@ -205,3 +206,23 @@ async def test_production_hides_docs_unless_enabled(
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         for path in ("/docs", "/openapi.json"):
             assert (await client.get(path)).status_code == expected
+
+
+async def test_old_password_hashes_are_upgraded_at_the_next_login(
+    client: httpx.AsyncClient, database: TestDatabase
+) -> None:
+    """ASVS V2.4: a hash made with weaker parameters is replaced by one with today's."""
+    weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash("upgrade-me")
+    conn = await asyncpg.connect(database.url)
+    try:
+        await conn.execute(
+            "INSERT INTO users (username, password_hash) VALUES ('upgrade_user', $1)", weak
+        )
+        await login(client, User(0, "upgrade_user", "upgrade-me", ""))
+        stored = await conn.fetchval(
+            "SELECT password_hash FROM users WHERE username = 'upgrade_user'"
+        )
+    finally:
+        await conn.close()
+    assert stored != weak
+    assert stored.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
