@@ -1,0 +1,57 @@
+"""The helpers behind `make local` and `make docker-smoke`."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import asyncpg
+import pytest
+from dotenv import dotenv_values
+
+from app.settings import Settings
+from tests.services import ADMIN_URL, with_database
+from utils.devstack.nginx import ROOT
+from utils.devstack.schema import ensure_database
+from utils.devstack.smoke import throwaway_env
+
+
+async def test_make_local_creates_the_database_and_loads_the_schema_once() -> None:
+    name = f"test_local_{secrets.token_hex(4)}"
+    url = with_database(ADMIN_URL, name)
+    try:
+        await ensure_database(url)
+        await ensure_database(url)  # a second start finds everything in place
+        conn = await asyncpg.connect(url)
+        try:
+            assert await conn.fetchval("SELECT to_regclass('public.users')::text") == "users"
+        finally:
+            await conn.close()
+    finally:
+        admin = await asyncpg.connect(ADMIN_URL)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+def test_smoke_env_replaces_every_placeholder_so_production_settings_accept_it(
+    tmp_path: Path,
+) -> None:
+    env_file = tmp_path / "prod.env"
+    env_file.write_text(throwaway_env(ROOT / ".env.prod", http_port=18080))
+    values = {k: v for k, v in dotenv_values(env_file).items() if v is not None}
+    assert "CHANGE_ME" not in env_file.read_text()
+    assert values["POSTGRES_PASSWORD"]
+    assert values["HTTP_HOST_PORT"] == "18080"
+    settings = Settings.model_validate({k.lower(): v for k, v in values.items()})
+    assert settings.is_production
+
+
+@pytest.mark.parametrize("name", ["DATABASE_URL", "REDIS_URL"])
+def test_smoke_env_keeps_urls_parseable_for_the_password_scripts(tmp_path: Path, name: str) -> None:
+    env_file = tmp_path / "prod.env"
+    env_file.write_text(throwaway_env(ROOT / ".env.prod", http_port=18080))
+    url = dotenv_values(env_file)[name] or ""
+    credentials = url.split("://", 1)[1].split("@", 1)[0]
+    assert credentials.split(":", 1)[1].isalnum()  # URL-safe: the scripts do not decode
