@@ -1,4 +1,4 @@
-"""nginx's own limits answer in JSON: the login rate limit (429)."""
+"""Login limits: nginx's rate limit (JSON 429) and the app's failure throttle behind it."""
 
 from __future__ import annotations
 
@@ -7,7 +7,11 @@ import asyncio
 import httpx
 import pytest
 
+from tests.e2e.conftest import AccountFactory
+
 pytestmark = pytest.mark.e2e
+
+LOGIN_MAX_FAILURES = 5  # the app's default (Settings.login_max_failures)
 
 
 async def test_login_flood_is_limited_by_nginx_with_json_429(http: httpx.AsyncClient) -> None:
@@ -23,3 +27,22 @@ async def test_login_flood_is_limited_by_nginx_with_json_429(http: httpx.AsyncCl
     # Other paths are not limited.
     assert (await http.get("/v1/hello")).status_code == 200
     await asyncio.sleep(2.5)  # the bucket (5/s, burst 10) drains: later logins are not refused
+
+
+async def test_forged_forwarded_for_does_not_dodge_the_apps_login_throttle(
+    http: httpx.AsyncClient, new_account: AccountFactory
+) -> None:
+    """The app counts failed logins per (username, client address); the address must be the
+    one nginx saw, whatever X-Forwarded-For the client sends."""
+    account = await new_account()
+    statuses = []
+    for attempt in range(LOGIN_MAX_FAILURES + 1):
+        forged = {"X-Forwarded-For": f"203.0.113.{attempt}"}
+        body = {"username": account.username, "password": "wrong-password"}
+        for _ in range(50):  # wait out nginx's own rate limit (its 429s carry no Retry-After)
+            response = await http.post("/login", json=body, headers=forged)
+            if response.status_code != 429 or "retry-after" in response.headers:
+                break
+            await asyncio.sleep(0.2)
+        statuses.append(response.status_code)
+    assert statuses == [401] * LOGIN_MAX_FAILURES + [429], statuses
