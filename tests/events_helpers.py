@@ -102,8 +102,9 @@ async def lock_holders(dsn: str) -> list[int]:
 
 def start_relay_process(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
     """`python -m app.cli relay-events` against the test's database, Redis and stream."""
+    # Only what the relay needs: settings that other tests put in os.environ stay out.
     env = {
-        **os.environ,
+        "PATH": os.environ.get("PATH", ""),
         "ENV_FILE": "",
         "DATABASE_URL": settings.database_url.get_secret_value(),
         "REDIS_URL": settings.redis_url.get_secret_value(),

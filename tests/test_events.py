@@ -128,6 +128,7 @@ async def test_name_change_reaches_a_consumer_exactly_once(
     assert (await state.redis.xpending(stream, "names"))["pending"] == 0
 
     event = seen[0]
+    await wait_until(lambda: _all_stamped(state, user.id), "the relay's commit")
     row = await state.pool.fetchrow(
         "SELECT event_id::text, published_at FROM outbox WHERE aggregate_id = $1 "
         "AND event_type = $2",
@@ -168,10 +169,9 @@ async def test_rolled_back_change_emits_nothing(
     await state.pool.execute(SET_NAME_SQL, user.id, "Later")  # committed after the rollback
 
     async with relay_task(fast_relay(events_settings, state.redis)):
-        # The relay publishes in outbox order: once "Later" is out, "Never" would be too.
-        await wait_until(lambda: _has(state, stream, user.id, "Later"), "the committed change")
+        # Rows go out in outbox order: once "Later" is stamped, "Never" would be out too.
+        await wait_until(lambda: _all_stamped(state, user.id), "the committed change")
     assert await new_names(state, stream, user.id) == ["Later"]
-    assert await state.pool.fetchval(PENDING_SQL, user.id) == 0
 
 
 async def test_setting_the_same_name_emits_nothing(
@@ -189,6 +189,11 @@ async def _change_name_then_abort(state: AppState, user_id: int, name: str) -> N
     async with state.pool.acquire() as conn, conn.transaction():
         assert await conn.fetchrow(SET_NAME_SQL, user_id, name) is not None
         raise RuntimeError("abort")
+
+
+async def _all_stamped(state: AppState, user_id: int) -> bool:
+    pending: int = await state.pool.fetchval(PENDING_SQL, user_id)
+    return pending == 0
 
 
 async def _has(state: AppState, stream: str, user_id: int, name: str) -> bool:
@@ -217,12 +222,7 @@ async def test_crash_after_publish_before_commit_publishes_once(
     assert await state.pool.fetchval(PENDING_SQL, user.id) == 1
 
     async with relay_task(fast_relay(events_settings, state.redis)):
-
-        async def stamped() -> bool:
-            pending: int = await state.pool.fetchval(PENDING_SQL, user.id)
-            return pending == 0
-
-        await wait_until(stamped, "the restarted relay to stamp the row")
+        await wait_until(lambda: _all_stamped(state, user.id), "the next relay to stamp the row")
     assert await new_names(state, stream, user.id) == ["B"]
     ids = [e.event_id for e in await stream_events(state.redis, stream)]
     assert len(ids) == len(set(ids))
@@ -238,31 +238,41 @@ async def test_relay_process_killed_between_write_and_publish_delivers_after_res
 ) -> None:
     user = await make_user(name="v0")
     log = tmp_path / "relay.log"
-    first = start_relay_process(events_settings, log)
     try:
-        await wait_until(lambda: lock_holders(events_db.url), "the relay process to lead", 20)
-        await state.pool.execute(SET_NAME_SQL, user.id, "v1")
-        await wait_until(lambda: _has(state, stream, user.id, "v1"), "v1 to be published")
+        await _kill_write_restart(events_settings, events_db, state, user.id, log)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n--- relay processes ---\n{log.read_text()}") from None
+    assert await new_names(state, stream, user.id) == ["v1", "v2"]
+    assert await lock_holders(events_db.url) == []
+
+
+async def _kill_write_restart(
+    settings: Settings, db: TestDatabase, state: AppState, user_id: int, log: Path
+) -> None:
+    stream = settings.events_stream
+    first = start_relay_process(settings, log)
+    try:
+        await wait_until(lambda: lock_holders(db.url), "the relay process to lead", 20)
+        await state.pool.execute(SET_NAME_SQL, user_id, "v1")
+        await wait_until(lambda: _has(state, stream, user_id, "v1"), "v1 to be published")
     finally:
         first.kill()
         first.wait(10)
 
     async def released() -> bool:
-        return not await lock_holders(events_db.url)
+        return not await lock_holders(db.url)
 
     await wait_until(released, "PostgreSQL to drop the killed relay's lock")
-    await state.pool.execute(SET_NAME_SQL, user.id, "v2")  # written while no relay runs
+    await state.pool.execute(SET_NAME_SQL, user_id, "v2")  # written while no relay runs
     await asyncio.sleep(0.5)
-    assert await new_names(state, stream, user.id) == ["v1"]
+    assert await new_names(state, stream, user_id) == ["v1"]
 
-    second = start_relay_process(events_settings, log)
+    second = start_relay_process(settings, log)
     try:
-        await wait_until(lambda: _has(state, stream, user.id, "v2"), "v2 after the restart", 20)
+        await wait_until(lambda: _has(state, stream, user_id, "v2"), "v2 after the restart", 20)
     finally:
         second.terminate()
-        assert second.wait(10) == 0, log.read_text()
-    assert await new_names(state, stream, user.id) == ["v1", "v2"]
-    assert await released()
+        assert second.wait(10) == 0, "the relay did not exit cleanly on SIGTERM"
 
 
 async def test_only_one_relay_is_active_and_a_standby_takes_over(
@@ -387,6 +397,7 @@ async def test_relay_survives_redis_going_down_and_back(
         async with relay_task(fast_relay(settings, redis)) as task:
             await state.pool.execute(SET_NAME_SQL, user.id, "v1")
             await wait_until(lambda: published("v1"), "v1")
+            await wait_until(lambda: _all_stamped(state, user.id), "v1 stamped")
             server.stop()
             await state.pool.execute(SET_NAME_SQL, user.id, "v2")
             await asyncio.sleep(1.0)  # the relay fails, backs off, retries
