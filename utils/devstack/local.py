@@ -14,6 +14,9 @@ import signal
 import sys
 import time
 from types import FrameType
+from urllib.parse import urlsplit
+
+import asyncpg
 
 from app.settings import load_settings
 from utils.devstack.schema import ensure_database
@@ -31,7 +34,13 @@ def _raise_stop(signum: int, frame: FrameType | None) -> None:
 def main() -> int:
     os.environ.setdefault("ENV_FILE", ".env.local")
     settings = load_settings()
-    asyncio.run(ensure_database(settings.database_url.get_secret_value()))
+    try:
+        asyncio.run(ensure_database(settings.database_url.get_secret_value()))
+    except (OSError, asyncpg.PostgresError) as exc:
+        host = urlsplit(settings.database_url.get_secret_value()).hostname
+        print(f"PostgreSQL on {host} is not usable ({type(exc).__name__}: {exc}).", file=sys.stderr)
+        print("Start it, or set DATABASE_URL (it overrides .env.local).", file=sys.stderr)
+        return 1
     echo_port = int(os.environ.get("ECHO_PORT", "9000"))
     stack = LocalStack(
         env={"GATEWAY_SECRET": settings.gateway_secret.get_secret_value()},
