@@ -9,22 +9,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 from utils.chaos.overload import overload
 from utils.chaos.report import BUDGET_SECONDS, table
+from utils.chaos.results import write_results
 from utils.chaos.scenario import Timing, run_scenario
-
-RESULTS = Path(__file__).resolve().parents[2] / "results"
-
-
-def write_results(kind: str, payload: dict[str, object]) -> Path:
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"{kind}-{stamp}.json"
-    path.write_text(json.dumps({"date": stamp, **payload}, indent=2, ensure_ascii=False) + "\n")
-    return path
 
 
 def chaos(short: bool) -> int:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from utils.chaos.environment import ChaosEnvironment
 from utils.chaos.logs import AccessSummary, access_summary, leaked
+from utils.chaos.results import write_results
 
 REQUEST_TIMEOUT = 5.0  # seconds; nginx answers any upstream problem well within this
 EXCLUDED_CHECKS = (
@@ -127,6 +128,22 @@ def main() -> int:
     result = run_fuzz(args.run_dir, args.examples, args.seed)
     print(result.output_tail)
     print(result.describe())
+    access = result.access
+    path = write_results(
+        "fuzz",
+        {
+            "passed": result.ok,
+            "examples_per_operation": args.examples,
+            "schemathesis_exit_code": result.exit_code,
+            "requests": access.requests,
+            "statuses": {str(status): count for status, count in sorted(access.statuses.items())},
+            "server_errors": access.server_errors,
+            "slowest_seconds": access.max_seconds,
+            "tokens_in_logs": len(result.token_leaks),
+            "seconds": round(result.seconds, 1),
+        },
+    )
+    print(f"written to {path}")
     return 0 if result.ok else 1
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import httpx
 
@@ -24,7 +24,6 @@ class SlowlorisResult:
     probes: int = 0
     probe_failures: int = 0
     probe_max_seconds: float = 0.0
-    probe_latencies: list[float] = field(default_factory=list, repr=False)
 
 
 async def _slow_client(
@@ -73,7 +72,6 @@ async def _probe(base_url: str, auth: str, result: SlowlorisResult, until: float
                 elapsed = time.monotonic() - begun
                 result.probes += 1
                 result.probe_failures += not ok
-                result.probe_latencies.append(elapsed)
                 result.probe_max_seconds = max(result.probe_max_seconds, round(elapsed, 3))
             await asyncio.sleep(0.05)
 
