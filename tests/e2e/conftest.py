@@ -4,7 +4,9 @@ against the session's scratch database and Redis DB index, and httpx clients thr
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
+import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +18,7 @@ import pytest
 from tests.conftest import UserFactory
 from tests.e2e.target import BASE_URL, Target, compose_create_user
 from tests.services import TestDatabase, TestRedis
+from utils.devstack.nginx import ROOT
 from utils.devstack.processes import free_port
 from utils.devstack.stack import LocalStack
 
@@ -50,8 +53,22 @@ async def _spread_user_ids(database_url: str) -> None:
         await conn.close()
 
 
+RUN_ROOT = Path("run/e2e")
+
+
+def _run_dir(name: str) -> Path:
+    """run/e2e/<name>-<pid>: test sessions running at the same time (one working tree, several
+    people) must not share config, logs or cache. Folders of finished sessions are removed; the
+    logs of this one stay until the next session, for a failed test."""
+    for old in (ROOT / RUN_ROOT).glob("*-*"):
+        pid = old.name.rsplit("-", 1)[1]
+        if pid.isdigit() and int(pid) != os.getpid() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(old, ignore_errors=True)
+    return RUN_ROOT / f"{name}-{os.getpid()}"
+
+
 def start_stack(request: pytest.FixtureRequest, name: str, **extra: str) -> LocalStack:
-    """A LocalStack on free ports; its logs stay in run/e2e/<name> for a failed test."""
+    """A LocalStack on free ports, with logs in its own run folder."""
     database: TestDatabase = request.getfixturevalue("database")
     redis_db: TestRedis = request.getfixturevalue("redis_db")
     asyncio.run(_spread_user_ids(database.url))
@@ -61,10 +78,8 @@ def start_stack(request: pytest.FixtureRequest, name: str, **extra: str) -> Loca
         api_port=free_port(),
         echo_port=free_port(),
         workers=2,
-        run_dir=Path("run/e2e") / name,
+        run_dir=_run_dir(name),
     )
-    for log in stack.run_dir.glob("*.log"):  # logs of this run only
-        log.unlink()
     stack.start()
     return stack
 
