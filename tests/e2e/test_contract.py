@@ -120,3 +120,20 @@ async def test_json_is_gzipped(http: httpx.AsyncClient, target: Target) -> None:
     raw = await http.get("/openapi.json", headers={"Accept-Encoding": "identity"})
     assert "content-encoding" not in raw.headers
     assert response.json() == raw.json()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "headers", "status"),
+    [
+        ("POST", "/static/assets/img/happy.png", {}, 405),
+        ("GET", "/v1/hello", {"X-Oversized": "a" * 20_000}, 431),
+    ],
+    ids=["method-on-static-file", "oversized-headers"],
+)
+async def test_errors_made_by_nginx_are_json(
+    http: httpx.AsyncClient, method: str, path: str, headers: dict[str, str], status: int
+) -> None:
+    response = await http.request(method, path, headers=headers)
+    assert response.status_code == status
+    assert response.headers["content-type"] == "application/json"
+    assert response.json()["detail"]
