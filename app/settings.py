@@ -64,6 +64,8 @@ class Settings(BaseSettings):
 
     gateway_secret: SecretStr = SecretStr("dev-gateway-secret")
     events_stream: str = "events:users"
+    # XADD MAXLEN ~: a consumer further behind than this loses the oldest entries.
+    events_stream_maxlen: int = Field(default=100_000, ge=1)
     outbox_relay_enabled: bool = True
     outbox_poll_interval_seconds: float = Field(default=1.0, gt=0)
 

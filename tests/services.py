@@ -45,6 +45,20 @@ def with_database(url: str, database: str) -> str:
     return urlunsplit(urlsplit(url)._replace(path=f"/{database}"))
 
 
+async def load_schema(url: str) -> None:
+    """Load init.sql, then start user ids at a random offset.
+
+    Scratch databases would all number users from 1 while sharing one Redis DB index, so the
+    `user:<id>` profile cache of one database would leak into another's tests."""
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute((ROOT / "init.sql").read_text())
+        offset = 10**6 + secrets.randbelow(10**12)
+        await conn.execute(f"ALTER TABLE users ALTER COLUMN id RESTART WITH {offset}")
+    finally:
+        await conn.close()
+
+
 @dataclass
 class TestDatabase:
     __test__ = False  # a fixture helper, not a test class
@@ -68,11 +82,7 @@ class TestDatabase:
         return db
 
     async def load_schema(self) -> None:
-        conn = await asyncpg.connect(self.url)
-        try:
-            await conn.execute((ROOT / "init.sql").read_text())
-        finally:
-            await conn.close()
+        await load_schema(self.url)
 
     async def drop(self) -> None:
         admin = await asyncpg.connect(ADMIN_URL)

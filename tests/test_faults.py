@@ -7,14 +7,13 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Iterator
 
-import asyncpg
 import httpx
 import pytest
 
 from app.settings import Settings
 from app.user.accounts import create_user
 from tests.conftest import RunningApp, http_client, make_settings, running
-from tests.services import ROOT, TestDatabase, TestRedis
+from tests.services import TestDatabase, TestRedis, load_schema
 from tests.throwaway import ThrowawayPostgres, ThrowawayRedis, free_port
 
 pytestmark = pytest.mark.faults
@@ -33,9 +32,7 @@ def throwaway_redis() -> Iterator[ThrowawayRedis]:
 async def throwaway_postgres() -> AsyncIterator[ThrowawayPostgres]:
     server = ThrowawayPostgres()
     server.start()
-    conn = await asyncpg.connect(server.url)
-    await conn.execute((ROOT / "init.sql").read_text())
-    await conn.close()
+    await load_schema(server.url)
     yield server
     server.destroy()
 

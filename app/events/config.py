@@ -35,6 +35,7 @@ class RelayConfig:
         config = cls(
             dsn=settings.database_url.get_secret_value(),
             stream=settings.events_stream,
+            stream_maxlen=settings.events_stream_maxlen,
             poll_interval_seconds=settings.outbox_poll_interval_seconds,
             application_name=f"{settings.db_application_name}-outbox-relay",
             connect_timeout_seconds=settings.db_connect_timeout,
