@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
 
@@ -41,18 +40,6 @@ def stack_env(database: TestDatabase, redis_db: TestRedis, **extra: str) -> dict
     }
 
 
-async def _spread_user_ids(database_url: str) -> None:
-    """Scratch databases all number users from 1 while concurrent test sessions share one Redis
-    DB index, so `user:1` profile cache entries of another session would leak in. Start this
-    database's ids at a random offset instead."""
-    conn = await asyncpg.connect(database_url)
-    try:
-        offset = 10**6 + secrets.randbelow(10**12)
-        await conn.execute(f"ALTER TABLE users ALTER COLUMN id RESTART WITH {offset}")
-    finally:
-        await conn.close()
-
-
 RUN_ROOT = Path("run/e2e")
 
 
@@ -71,7 +58,6 @@ def start_stack(request: pytest.FixtureRequest, name: str, **extra: str) -> Loca
     """A LocalStack on free ports, with logs in its own run folder."""
     database: TestDatabase = request.getfixturevalue("database")
     redis_db: TestRedis = request.getfixturevalue("redis_db")
-    asyncio.run(_spread_user_ids(database.url))
     stack = LocalStack(
         env=stack_env(database, redis_db, **extra),
         http_port=free_port(),
