@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import asyncpg
 from fastapi import FastAPI
 
 from app.auth.login_throttle import LoginThrottle
@@ -56,6 +57,9 @@ def build_lifespan(settings: Settings):  # type: ignore[no-untyped-def]
     return lifespan
 
 
+SEED_FAILURES = (*POSTGRES_UNAVAILABLE, asyncpg.PostgresError)
+
+
 async def _seed_demo_user(state: AppState) -> None:
     settings = state.settings
     try:
@@ -66,5 +70,6 @@ async def _seed_demo_user(state: AppState) -> None:
             password=settings.demo_password.get_secret_value(),
             name="Demo User",
         )
-    except POSTGRES_UNAVAILABLE as exc:
-        logger.warning("demo user not seeded: postgres unavailable (%s)", type(exc).__name__)
+    except SEED_FAILURES as exc:
+        # A missing database or schema must not kill the worker: readiness reports it instead.
+        logger.warning("demo user not seeded: postgres not ready (%s)", type(exc).__name__)
