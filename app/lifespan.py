@@ -57,7 +57,7 @@ def build_lifespan(settings: Settings):  # type: ignore[no-untyped-def]
     return lifespan
 
 
-SEED_FAILURES = (*POSTGRES_UNAVAILABLE, asyncpg.PostgresError)
+SEED_FAILURES: tuple[type[Exception], ...] = (*POSTGRES_UNAVAILABLE, asyncpg.PostgresError)
 
 
 async def _seed_demo_user(state: AppState) -> None:
