@@ -44,3 +44,30 @@ def leaked(secrets: Iterable[str], logs: Iterable[Path]) -> list[str]:
     """The secrets (tokens, passwords) found in any of the log files; must be empty."""
     text = "\n".join(path.read_text(errors="replace") for path in logs if path.exists())
     return [secret for secret in secrets if secret and secret in text]
+
+
+@dataclass
+class AppSummary:
+    """The app's own access lines for one path: what it answered and how long it took inside,
+    from the moment the worker started on the request (queuing before that is not included)."""
+
+    requests: int = 0
+    statuses: Counter[int] = field(default_factory=Counter)
+    max_ms: float = 0.0
+
+
+def app_summary(gunicorn_log: Path, path: str) -> AppSummary:
+    summary = AppSummary()
+    for line in gunicorn_log.read_text(errors="replace").splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(entry, dict) or entry.get("logger") != "app.access":
+            continue
+        if entry.get("path") != path:
+            continue
+        summary.requests += 1
+        summary.statuses[int(entry["status"])] += 1
+        summary.max_ms = max(summary.max_ms, float(entry["duration_ms"]))
+    return summary
