@@ -46,8 +46,17 @@ async def _create_user(username: str, password: str, name: str) -> int:
         await close_pool(pool)
 
 
+# ASVS V2.1.1: at least 12 characters for passwords chosen by people.
+MIN_PASSWORD_LENGTH = 12
+
+
 def create_user_command(args: argparse.Namespace) -> int:
     password = read_password()
+    if len(password) < MIN_PASSWORD_LENGTH:
+        print(
+            f"error: the password needs at least {MIN_PASSWORD_LENGTH} characters", file=sys.stderr
+        )
+        return 1
     try:
         LoginRequest(username=args.username, password=password)
         name = clean_name(args.name) if args.name else ""

@@ -11,12 +11,12 @@ import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.auth.login_service import InvalidCredentials, LoginThrottled
+from app.responses import UnavailableBody, ValidationErrorBody, ValidationIssue
 from app.user.names import UserGone
 
 logger = logging.getLogger(__name__)
@@ -31,26 +31,6 @@ POSTGRES_UNAVAILABLE: tuple[type[Exception], ...] = (
 )
 REDIS_UNAVAILABLE: tuple[type[Exception], ...] = (RedisConnectionError, RedisTimeoutError)
 NO_STORE = {"Cache-Control": "no-store"}
-
-
-class ErrorBody(BaseModel):
-    detail: str
-
-
-class ValidationIssue(BaseModel):
-    loc: list[str | int]
-    msg: str
-    type: str
-
-
-class ValidationErrorBody(BaseModel):
-    detail: str
-    errors: list[ValidationIssue]
-
-
-class UnavailableBody(BaseModel):
-    detail: str
-    dependency: str
 
 
 def unavailable(dependency: str) -> JSONResponse:
@@ -72,8 +52,15 @@ async def _postgres_down(request: Request, exc: Exception) -> JSONResponse:
     return unavailable("postgres")
 
 
+UNPARSABLE_BODY = ValidationIssue(loc=["body"], msg="Body could not be parsed", type="body_invalid")
+
+
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400:
+        # FastAPI's answer to a body it cannot decode (e.g. not UTF-8): the contract says 422.
+        body = ValidationErrorBody(detail="Request validation failed", errors=[UNPARSABLE_BODY])
+        return JSONResponse(body.model_dump(), status_code=422, headers=NO_STORE)
     headers = {**NO_STORE, **(exc.headers or {})}
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
 
@@ -91,21 +78,19 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body.model_dump(), status_code=422, headers=NO_STORE)
 
 
+def _unauthorized(detail: str) -> JSONResponse:
+    return JSONResponse(
+        {"detail": detail}, status_code=401, headers={"WWW-Authenticate": "Bearer", **NO_STORE}
+    )
+
+
 async def _invalid_credentials(request: Request, exc: Exception) -> JSONResponse:
     # One body for unknown user and wrong password: nothing tells which one it was.
-    return JSONResponse(
-        {"detail": "Invalid username or password"},
-        status_code=401,
-        headers={"WWW-Authenticate": "Bearer", **NO_STORE},
-    )
+    return _unauthorized("Invalid username or password")
 
 
 async def _user_gone(request: Request, exc: Exception) -> JSONResponse:
-    return JSONResponse(
-        {"detail": "Invalid or expired token"},
-        status_code=401,
-        headers={"WWW-Authenticate": "Bearer", **NO_STORE},
-    )
+    return _unauthorized("Invalid or expired token")
 
 
 async def _login_throttled(request: Request, exc: Exception) -> JSONResponse:
@@ -133,36 +118,3 @@ def install_error_handlers(app: FastAPI) -> None:
     for pg_exc in POSTGRES_UNAVAILABLE:
         app.add_exception_handler(pg_exc, _postgres_down)
     app.add_exception_handler(Exception, _unexpected)
-
-
-def _header(description: str, *, required: bool, type_: str = "string") -> dict[str, object]:
-    return {"description": description, "required": required, "schema": {"type": type_}}
-
-
-# Documented with their headers, so a contract fuzzer (make fuzz) checks those too.
-ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
-    # FastAPI's own answer to a body it cannot decode at all (e.g. not UTF-8): found by fuzzing.
-    400: {"model": ErrorBody, "description": "The body could not be parsed"},
-    422: {"model": ValidationErrorBody, "description": "Invalid input"},
-    503: {
-        "model": UnavailableBody,
-        "description": "PostgreSQL or Redis is unavailable",
-        "headers": {"Retry-After": _header("Seconds", required=True, type_="integer")},
-    },
-}
-AUTH_RESPONSES: dict[int | str, dict[str, object]] = {
-    401: {
-        "model": ErrorBody,
-        "description": "Wrong credentials (login); missing, malformed, unknown or expired token",
-        "headers": {"WWW-Authenticate": _header("`Bearer`", required=True)},
-    },
-    **ERROR_RESPONSES,
-}
-THROTTLED_RESPONSES: dict[int | str, dict[str, object]] = {
-    429: {
-        "model": ErrorBody,
-        "description": "Too many failed logins for this username and address (the app sends "
-        "Retry-After), or too many logins per second from one address (nginx)",
-        "headers": {"Retry-After": _header("Seconds", required=False, type_="integer")},
-    },
-}

@@ -86,6 +86,12 @@ class Settings(BaseSettings):
         return data
 
     @model_validator(mode="after")
+    def _pool_bounds(self) -> Self:
+        if self.db_pool_min_size > self.db_pool_max_size:
+            raise ValueError("DB_POOL_MIN_SIZE must not exceed DB_POOL_MAX_SIZE")
+        return self
+
+    @model_validator(mode="after")
     def _refuse_placeholders_in_production(self) -> Self:
         if self.environment != "production":
             return self

@@ -1,7 +1,10 @@
 """The versioned hello endpoints: v1 keeps its flat contract while v2 evolves it."""
 
+import tomllib
+
 import httpx
 
+from tests.services import ROOT
 from version import __version__
 
 
@@ -47,3 +50,8 @@ async def test_response_carries_request_id(client: httpx.AsyncClient) -> None:
     assert given.headers["x-request-id"] == "abc-123"
     made = await client.get("/v1/hello")
     assert len(made.headers["x-request-id"]) == 32
+
+
+def test_project_version_matches_version_py() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["version"] == __version__

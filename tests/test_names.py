@@ -93,3 +93,16 @@ async def test_authenticated_responses_are_never_cached(
     assert set_response.headers["cache-control"] == "no-store"
     unauthenticated = await client.get("/getName")
     assert unauthenticated.headers["cache-control"] == "no-store"
+
+
+async def test_undecodable_body_is_422_not_400(
+    client: httpx.AsyncClient, make_user: UserFactory
+) -> None:
+    auth = await login(client, await make_user())
+    response = await client.post(
+        "/setName",
+        content=b'{"name": "\xff\xfe"}',
+        headers={**auth, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["loc"] == ["body"]

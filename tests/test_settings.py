@@ -89,3 +89,8 @@ def test_secrets_are_hidden_in_repr_and_errors() -> None:
 def test_cors_origins_accept_a_comma_separated_list() -> None:
     settings = Settings.model_validate({"cors_origins": "https://a.example, https://b.example"})
     assert settings.cors_origins == ["https://a.example", "https://b.example"]
+
+
+def test_pool_minimum_above_maximum_is_refused() -> None:
+    with pytest.raises(ValidationError, match="DB_POOL_MIN_SIZE"):
+        Settings.model_validate({"db_pool_min_size": 20, "db_pool_max_size": 10})

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Response, status
 
 from app.auth.current_user import CurrentUser
 from app.dependencies import PoolDep, ProfilesDep, SettingsDep
-from app.errors import AUTH_RESPONSES
+from app.responses import AUTH_RESPONSES
 from app.user import names
 from constants import GATEWAY_SECRET_HEADER, USER_ID_HEADER, USERNAME_HEADER
 

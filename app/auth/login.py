@@ -13,7 +13,7 @@ from app.auth import login_service
 from app.auth.schemas import LoginRequest, TokenResponse
 from app.caching import NO_STORE
 from app.dependencies import StateDep
-from app.errors import AUTH_RESPONSES, THROTTLED_RESPONSES
+from app.responses import AUTH_RESPONSES, THROTTLED_RESPONSES
 from constants import AUTHORIZATION_HEADER, BEARER_SCHEME
 
 router = APIRouter(tags=["auth"])

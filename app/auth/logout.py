@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response, status
 
 from app.auth.current_user import CurrentUser
 from app.dependencies import SessionsDep
-from app.errors import AUTH_RESPONSES
+from app.responses import AUTH_RESPONSES
 
 router = APIRouter(prefix="/logout", tags=["auth"], responses=AUTH_RESPONSES)
 

@@ -15,7 +15,7 @@ PASSWORD_MAX = 1024
 class LoginRequest(BaseModel):
     username: Annotated[
         str,
-        Field(min_length=1, max_length=USERNAME_MAX, pattern=r"^\S+$"),
+        Field(min_length=1, max_length=USERNAME_MAX, pattern=r"^[^\s\x00-\x1f\x7f-\x9f]+$"),
         AfterValidator(reject_control_chars),
     ]
     password: Annotated[

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from app.auth.current_user import CurrentUser
 from app.dependencies import PoolDep, ProfilesDep
-from app.errors import AUTH_RESPONSES
+from app.responses import AUTH_RESPONSES
 from app.user import names
 from app.user.schemas import SetNameRequest, UserName
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from app.auth.current_user import CurrentUser
 from app.dependencies import PoolDep
-from app.errors import AUTH_RESPONSES
+from app.responses import AUTH_RESPONSES
 from app.user.schemas import SearchText, UserMatch
 from app.user.search import search_users
 
