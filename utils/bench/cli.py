@@ -103,8 +103,10 @@ def parser() -> argparse.ArgumentParser:
         help="gunicorn workers (default: what gunicorn.py.ini chooses)",
     )
     p.add_argument("--users", type=int, default=2000, help="seeded users and sessions (2000)")
-    p.add_argument("--storm", type=float, default=60.0, help="login storm seconds (60)")
-    p.add_argument("--many", type=float, default=60.0, help="1,024-connection check seconds (60)")
+    p.add_argument("--storm", type=float, default=60.0, help="login storm seconds (60; 0 skips it)")
+    p.add_argument(
+        "--many", type=float, default=60.0, help="1,024-connection check seconds (60; 0 skips it)"
+    )
     p.add_argument(
         "--admin-database-url",
         default=os.environ.get(

@@ -282,11 +282,19 @@ class Bench:
             self.warm_up(cases)
             self.measure_all(cases, run)
             if stack is not None and not opts.smoke:
-                if opts.wanted(MANY) and any(c.name == "getName" for c in cases):
+                if (
+                    opts.many_s > 0
+                    and opts.wanted(MANY)
+                    and any(c.name == "getName" for c in cases)
+                ):
                     run.many = self.many(cases)
                 time.sleep(SETTLE_S)
                 run.rss_after_mb = worker_rss(stack)
-                if opts.wanted(STORM) and {"getName", "login"} <= {c.name for c in cases}:
+                if (
+                    opts.storm_s > 0
+                    and opts.wanted(STORM)
+                    and {"getName", "login"} <= {c.name for c in cases}
+                ):
                     run.storm = self.storm(cases, stack)
             elif stack is not None:
                 run.rss_after_mb = worker_rss(stack)
