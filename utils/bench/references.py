@@ -145,4 +145,6 @@ class PlainUvicorn(Server):
         ]
 
     def environment(self) -> dict[str, str]:
-        return {**os.environ, **self.env}
+        # uvicorn reads UVICORN_* options from the environment: none may leak into "defaults".
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith("UVICORN_")}
+        return {**inherited, **self.env}

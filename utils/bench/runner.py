@@ -258,9 +258,9 @@ class Bench:
                 "DATABASE_URL": db.url,
                 "REDIS_URL": redis.url,
                 "SEED_DEMO_USER": "false",
-                **opts.env,
             }
-            stack = self.start_stack(cleanup, env, cases)
+            stack = self.start_stack(cleanup, {**env, **opts.env}, cases)
+            # The references keep their defaults: --env tunes the stack under test only.
             self.start_references(cleanup, env, cases)
             for via in self.urls:
                 self.data[(via, "tokens")] = seeded.tokens_file
