@@ -10,12 +10,13 @@ import logging
 import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.auth.login_service import InvalidCredentials, LoginThrottled
+from app.auth.passwords import HashingAbandoned
 from app.responses import UnavailableBody, ValidationErrorBody, ValidationIssue
 from app.user.names import UserGone
 
@@ -102,6 +103,11 @@ async def _login_throttled(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _client_gone(request: Request, exc: Exception) -> Response:
+    # nginx's "client closed request": the client is gone, so nothing reads this answer.
+    return Response(status_code=499)
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     logger.exception("unhandled error")
     return JSONResponse({"detail": "Internal server error"}, status_code=500, headers=NO_STORE)
@@ -113,6 +119,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(InvalidCredentials, _invalid_credentials)
     app.add_exception_handler(LoginThrottled, _login_throttled)
     app.add_exception_handler(UserGone, _user_gone)
+    app.add_exception_handler(HashingAbandoned, _client_gone)
     for redis_exc in REDIS_UNAVAILABLE:
         app.add_exception_handler(redis_exc, _redis_down)
     for pg_exc in POSTGRES_UNAVAILABLE:

@@ -12,13 +12,30 @@ import time
 from pathlib import Path
 
 import pytest
+import redis
 
 from tests.services import ADMIN_URL
 from utils.bench.cases import CASES
 
 ROOT = Path(__file__).resolve().parent.parent
-# An index of its own: the benchmark refuses a non-empty one, and the suite uses 15.
-REDIS_URL = os.environ.get("BENCH_SMOKE_REDIS_URL", "redis://127.0.0.1:6379/13")
+# The benchmark refuses a non-empty index (it deletes all of its keys at the end) and the suite
+# uses 15: take the first empty index from 13 down, unless one is given.
+SMOKE_REDIS_BASE = "redis://127.0.0.1:6379"
+
+
+def free_redis_url() -> str:
+    if "BENCH_SMOKE_REDIS_URL" in os.environ:
+        return os.environ["BENCH_SMOKE_REDIS_URL"]
+    for index in range(13, 0, -1):
+        client = redis.Redis.from_url(f"{SMOKE_REDIS_BASE}/{index}", socket_timeout=5)
+        try:
+            if client.dbsize() == 0:
+                return f"{SMOKE_REDIS_BASE}/{index}"
+        finally:
+            client.close()
+    pytest.fail("no empty Redis DB index among 1-13 for the benchmark smoke")
+
+
 BUDGET_S = 40
 
 
@@ -37,7 +54,7 @@ def test_bench_smoke_runs_every_case_without_errors(tmp_path: Path) -> None:
             "--output",
             str(output),
             "--redis-url",
-            REDIS_URL,
+            free_redis_url(),
             "--admin-database-url",
             ADMIN_URL,
         ],

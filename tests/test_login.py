@@ -3,8 +3,10 @@
 import uuid
 
 import httpx
+import pytest
 from redis.asyncio import Redis
 
+from app.auth.passwords import HashingAbandoned, PasswordHasherService
 from app.state import AppState
 from tests.conftest import UserFactory
 
@@ -144,3 +146,26 @@ async def test_over_long_fields_are_422_without_echoing_input(client: httpx.Asyn
 async def test_control_characters_in_username_are_422(client: httpx.AsyncClient) -> None:
     response = await client.post("/login", json={"username": "a\u0000b", "password": "x"})
     assert response.status_code == 422
+
+
+async def test_a_verification_for_a_client_that_left_is_not_computed(
+    hasher: PasswordHasherService,
+) -> None:
+    calls = 0
+
+    async def gone() -> bool:
+        nonlocal calls
+        calls += 1
+        return True
+
+    with pytest.raises(HashingAbandoned):
+        await hasher.verify(hasher.hash_sync("pw-123456789"), "pw-123456789", client_gone=gone)
+    assert calls == 1
+
+
+async def test_a_verification_for_a_present_client_runs(hasher: PasswordHasherService) -> None:
+    async def present() -> bool:
+        return False
+
+    stored = hasher.hash_sync("pw-123456789")
+    assert await hasher.verify(stored, "pw-123456789", client_gone=present)

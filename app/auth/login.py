@@ -67,6 +67,7 @@ async def login(
         username=credentials.username,
         password=credentials.password,
         client=request.client.host if request.client else "unknown",
+        client_gone=request.is_disconnected,
     )
     body = TokenResponse(access_token=token, expires_in=state.settings.session_ttl_seconds)
     return JSONResponse(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 
 from app.auth.login_throttle import LoginThrottle, throttle_key
-from app.auth.passwords import PasswordHasherService
+from app.auth.passwords import ClientGone, PasswordHasherService
 from app.auth.sessions import SessionStore
 from utils.database.psql import Pool
 
@@ -44,6 +44,7 @@ async def login(
     username: str,
     password: str,
     client: str,
+    client_gone: ClientGone | None = None,
 ) -> str:
     """Return a new session token, or raise InvalidCredentials / LoginThrottled."""
     key = throttle_key(username, client)
@@ -52,7 +53,8 @@ async def login(
         raise LoginThrottled(retry_after)
     row: asyncpg.Record | None = await pool.fetchrow(FIND_USER_SQL, username)
     stored_hash: str | None = row["password_hash"] if row else None
-    valid = await hasher.verify(stored_hash, password)  # runs for unknown users too
+    # Runs for unknown users too.
+    valid = await hasher.verify(stored_hash, password, client_gone=client_gone)
     if row is None or stored_hash is None or not valid:
         await throttle.record_failure(key)
         raise InvalidCredentials
