@@ -53,6 +53,7 @@ def build_lifespan(settings: Settings):  # type: ignore[no-untyped-def]
             await stop_outbox_relay(relay)
             await close_redis(redis)
             await close_pool(pool)
+            hasher.close()
 
     return lifespan
 
