@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 
 import httpx
 import pytest
@@ -61,6 +62,16 @@ async def _login(client: httpx.AsyncClient, username: str) -> dict[str, str]:
     return {"Authorization": response.headers["Authorization"]}
 
 
+@asynccontextmanager
+async def app_with_user(
+    settings: Settings, username: str
+) -> AsyncIterator[tuple[httpx.AsyncClient, dict[str, str]]]:
+    """The app in its lifespan, a client, and the auth headers of a fresh user."""
+    async with running(settings) as app, http_client(app) as client:
+        await _create_user(app, username)
+        yield client, await _login(client, username)
+
+
 def assert_unavailable(response: httpx.Response, elapsed: float, dependency: str) -> None:
     assert response.status_code == 503, response.text
     assert response.json()["dependency"] == dependency
@@ -72,9 +83,7 @@ async def test_redis_down_gives_fast_503_and_recovers_without_restart(
     database: TestDatabase, redis_db: TestRedis, throwaway_redis: ThrowawayRedis
 ) -> None:
     settings: Settings = make_settings(database, redis_db, redis_url=throwaway_redis.url)
-    async with running(settings) as app, http_client(app) as client:
-        await _create_user(app, "redis-fault-user")
-        auth = await _login(client, "redis-fault-user")
+    async with app_with_user(settings, "redis-fault-user") as (client, auth):
         throwaway_redis.stop()
         for method, url in (("GET", "/getName"), ("POST", "/logout")):
             response, elapsed = await timed(client, method, url, headers=auth)
@@ -96,9 +105,7 @@ async def test_hung_redis_gives_503_within_budget_and_recovers(
     database: TestDatabase, redis_db: TestRedis, throwaway_redis: ThrowawayRedis
 ) -> None:
     settings = make_settings(database, redis_db, redis_url=throwaway_redis.url)
-    async with running(settings) as app, http_client(app) as client:
-        await _create_user(app, "redis-hang-user")
-        auth = await _login(client, "redis-hang-user")
+    async with app_with_user(settings, "redis-hang-user") as (client, auth):
         throwaway_redis.pause()
         try:
             response, elapsed = await timed(client, "GET", "/getName", headers=auth)
@@ -113,9 +120,7 @@ async def test_postgres_down_gives_fast_503_and_pool_recovers(
     throwaway_postgres: ThrowawayPostgres, redis_db: TestRedis, database: TestDatabase
 ) -> None:
     settings = make_settings(database, redis_db, database_url=throwaway_postgres.url)
-    async with running(settings) as app, http_client(app) as client:
-        await _create_user(app, "pg-fault-user")
-        auth = await _login(client, "pg-fault-user")
+    async with app_with_user(settings, "pg-fault-user") as (client, auth):
         throwaway_postgres.stop()
         response, elapsed = await timed(
             client, "POST", "/setName", json={"name": "During"}, headers=auth
