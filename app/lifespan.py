@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import asyncpg
 from fastapi import FastAPI
@@ -24,7 +24,10 @@ from utils.redis.redis import close_redis, create_redis
 logger = logging.getLogger(__name__)
 
 
-def build_lifespan(settings: Settings):  # type: ignore[no-untyped-def]
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[dict[str, AppState]]]
+
+
+def build_lifespan(settings: Settings) -> Lifespan:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, AppState]]:
         pool = await create_pool(settings)
