@@ -15,10 +15,12 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app import caching
 from app.auth.login_service import InvalidCredentials, LoginThrottled
 from app.auth.passwords import HashingAbandoned
 from app.responses import UnavailableBody, ValidationErrorBody, ValidationIssue
 from app.user.names import UserGone
+from constants import BEARER_SCHEME
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +33,7 @@ POSTGRES_UNAVAILABLE: tuple[type[Exception], ...] = (
     asyncpg.exceptions.InsufficientResourcesError,
 )
 REDIS_UNAVAILABLE: tuple[type[Exception], ...] = (RedisConnectionError, RedisTimeoutError)
-NO_STORE = {"Cache-Control": "no-store"}
+NO_STORE = {"Cache-Control": caching.NO_STORE}
 
 
 def unavailable(dependency: str) -> JSONResponse:
@@ -81,7 +83,7 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 def _unauthorized(detail: str) -> JSONResponse:
     return JSONResponse(
-        {"detail": detail}, status_code=401, headers={"WWW-Authenticate": "Bearer", **NO_STORE}
+        {"detail": detail}, status_code=401, headers={"WWW-Authenticate": BEARER_SCHEME, **NO_STORE}
     )
 
 

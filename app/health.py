@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
@@ -34,7 +35,7 @@ async def _check_redis(redis: Redis) -> None:
     await redis.ping()
 
 
-async def _outcome(check: asyncio.Future[None] | asyncio.Task[None]) -> str:
+async def _outcome(check: Awaitable[None]) -> str:
     try:
         await asyncio.wait_for(check, CHECK_TIMEOUT_SECONDS)
     except TimeoutError:
@@ -52,8 +53,8 @@ async def live() -> Live:
 @router.get("/ready", response_model=Ready, responses={503: {"model": Ready}})
 async def ready(pool: PoolDep, redis: RedisDep) -> JSONResponse:
     postgres, redis_state = await asyncio.gather(
-        _outcome(asyncio.ensure_future(_check_postgres(pool))),
-        _outcome(asyncio.ensure_future(_check_redis(redis))),
+        _outcome(_check_postgres(pool)),
+        _outcome(_check_redis(redis)),
     )
     checks = {"postgres": postgres, "redis": redis_state}
     healthy = all(state == "ok" for state in checks.values())

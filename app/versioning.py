@@ -32,8 +32,8 @@ def api_version(
 ) -> APIRouter:
     dependencies = []
     if deprecation is not None:
-
-        def mark_deprecated(request: Request, response: Response) -> None:
+        # async: a plain `def` dependency would run in the threadpool on every request.
+        async def mark_deprecated(request: Request, response: Response) -> None:
             response.headers.update(deprecation.headers_for(request.url.path, version))
 
         dependencies.append(Depends(mark_deprecated))
@@ -41,7 +41,7 @@ def api_version(
         prefix=f"/{version}",
         tags=[version],
         dependencies=dependencies,
-        deprecated=deprecation is not None or None,
+        deprecated=True if deprecation is not None else None,
     )
     for router in routers:
         combined.include_router(router)

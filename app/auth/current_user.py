@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, Response, Security, status
+from fastapi import Depends, HTTPException, Response, Security, status
 from fastapi.security import OAuth2PasswordBearer
+from starlette.requests import HTTPConnection
 
 from app.auth.bearer import parse_bearer
 from app.auth.sessions import Principal
@@ -13,8 +14,16 @@ from app.caching import NO_STORE
 from app.dependencies import SessionsDep
 from constants import AUTHORIZATION_HEADER, BEARER_SCHEME
 
-# Declares the bearer scheme in OpenAPI so the Authorize button of /docs logs in via /login.
-oauth2_scheme = OAuth2PasswordBearer(tokenUrl="login", auto_error=False)
+
+class SessionBearer(OAuth2PasswordBearer):
+    """Reads the session token, once per request, with our parser (a UUID, any scheme case);
+    as an OAuth2 scheme it also puts the Authorize button in /docs, logging in via /login."""
+
+    async def __call__(self, request: HTTPConnection) -> str | None:
+        return parse_bearer(request.headers.get(AUTHORIZATION_HEADER))
+
+
+session_bearer = SessionBearer(tokenUrl="login", auto_error=False)
 
 UNAUTHORIZED_HEADERS = {"WWW-Authenticate": BEARER_SCHEME, "Cache-Control": NO_STORE}
 
@@ -24,12 +33,10 @@ def unauthorized(detail: str = "Not authenticated") -> HTTPException:
 
 
 async def get_current_user(
-    request: Request,
     response: Response,
     sessions: SessionsDep,
-    _docs: Annotated[str | None, Security(oauth2_scheme)],
+    token: Annotated[str | None, Security(session_bearer)],
 ) -> Principal:
-    token = parse_bearer(request.headers.get(AUTHORIZATION_HEADER))
     if token is None:
         raise unauthorized()
     principal = await sessions.authenticate(token)
