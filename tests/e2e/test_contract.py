@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
+from pathlib import Path
 
 import httpx
 import pytest
@@ -17,6 +19,17 @@ SECURITY_HEADERS = {
     "x-frame-options": "DENY",
     "referrer-policy": "no-referrer",
 }
+
+
+async def logged_within(log: Path, request_id: str, seconds: float = 5.0) -> bool:
+    """nginx flushes its buffered access log once a second: poll instead of reading once."""
+    needle = f'"request_id":"{request_id}"'
+    deadline = asyncio.get_running_loop().time() + seconds
+    while needle not in log.read_text().replace(" ", ""):
+        if asyncio.get_running_loop().time() > deadline:
+            return False
+        await asyncio.sleep(0.1)
+    return True
 
 
 async def test_both_hello_versions_answer(http: httpx.AsyncClient) -> None:
@@ -75,12 +88,8 @@ async def test_request_id_is_kept_or_made_and_logged(
     bad = await http.get("/health/live", headers={"X-Request-ID": "no spaces;allowed"})
     assert bad.headers["x-request-id"] != "no spaces;allowed"
     if target.stack is not None:
-        logs = {
-            name: (target.stack.run_dir / f"{name}.log").read_text()
-            for name in ("nginx", "gunicorn")
-        }
-        for name, text in logs.items():
-            assert '"request_id":"e2e-trace-42"' in text.replace(" ", ""), name
+        for name in ("nginx", "gunicorn"):
+            assert await logged_within(target.stack.run_dir / f"{name}.log", "e2e-trace-42"), name
 
 
 async def test_security_headers_on_success_and_on_nginx_errors(http: httpx.AsyncClient) -> None:

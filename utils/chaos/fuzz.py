@@ -104,16 +104,16 @@ def run_fuzz(run_dir: Path, examples: int, seed: int | None = None) -> FuzzResul
             exit_code = exit_code or process.returncode
             output += process.stdout + process.stderr
         (run_dir / "schemathesis.txt").write_text(output)  # the full reports, failures first
-        logs = sorted(run_dir.glob("*.log"))
-        issued = tokens.read_text().split() if tokens.exists() else []
-        secrets = [*issued, *(account.password for account in env.accounts)]
-        return FuzzResult(
-            exit_code=exit_code,
-            access=access_summary(run_dir / "nginx.log"),
-            token_leaks=leaked(secrets, logs),
-            seconds=time.monotonic() - started,
-            output_tail="\n".join(output.splitlines()[-40:]),
-        )
+        passwords = [account.password for account in env.accounts]
+    # Read once the stack has stopped: nginx buffers its access log and writes it out on exit.
+    issued = tokens.read_text().split() if tokens.exists() else []
+    return FuzzResult(
+        exit_code=exit_code,
+        access=access_summary(run_dir / "nginx.log"),
+        token_leaks=leaked([*issued, *passwords], sorted(run_dir.glob("*.log"))),
+        seconds=time.monotonic() - started,
+        output_tail="\n".join(output.splitlines()[-40:]),
+    )
 
 
 def main() -> int:
