@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from tests.e2e.target import Target
 
 pytestmark = pytest.mark.e2e
 
+CACHE_MAX_AGE = re.compile(r"max-age=(\d+)")
 SECURITY_HEADERS = {
     "x-content-type-options": "nosniff",
     "x-frame-options": "DENY",
@@ -118,6 +120,25 @@ async def test_public_hello_is_micro_cached_but_authorized_requests_are_not(
     assert second.json() == first.json()
     authorized = await http.get(url, headers={"Authorization": "Bearer x"})
     assert authorized.headers["x-cache-status"] == "BYPASS"
+
+
+async def test_micro_cached_answer_is_refreshed_once_it_expires(http: httpx.AsyncClient) -> None:
+    # nginx keeps cache files open (open_file_cache): a refreshed entry must still be read
+    # from its new file, or the expired copy would be served (STALE) for good.
+    url = f"/v1/hello?e2e-refresh-{secrets.token_hex(4)}"
+    assert (await http.get(url)).headers["x-cache-status"] == "MISS"
+    assert (await http.get(url)).headers["x-cache-status"] == "HIT"
+    max_age = CACHE_MAX_AGE.search((await http.get(url)).headers["cache-control"])
+    assert max_age is not None
+    await asyncio.sleep(int(max_age[1]) + 1)
+    statuses = []
+    for _ in range(20):  # the expired entry is refreshed in the background (use_stale updating)
+        statuses.append((await http.get(url)).headers["x-cache-status"])
+        if statuses[-1] == "HIT":
+            break
+        await asyncio.sleep(0.1)
+    assert statuses[0] in {"EXPIRED", "STALE", "UPDATING"}
+    assert statuses[-1] == "HIT", statuses
 
 
 async def test_json_is_gzipped(http: httpx.AsyncClient, target: Target) -> None:
