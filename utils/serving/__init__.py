@@ -1,0 +1,1 @@
+"""What gunicorn's workers run on: the event loop they use."""
