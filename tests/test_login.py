@@ -1,15 +1,12 @@
 """POST /login: the token contract, the identical 401s, throttling and input validation."""
 
-import os
-import sys
-import threading
 import uuid
 
 import httpx
 import pytest
 from redis.asyncio import Redis
 
-from app.auth.passwords import HASHING_NICENESS, HashingAbandoned, PasswordHasherService
+from app.auth.passwords import HashingAbandoned, PasswordHasherService
 from app.state import AppState
 from tests.conftest import UserFactory
 
@@ -172,15 +169,3 @@ async def test_a_verification_for_a_present_client_runs(hasher: PasswordHasherSe
 
     stored = hasher.hash_sync("pw-123456789")
     assert await hasher.verify(stored, "pw-123456789", client_gone=present)
-
-
-def _own_niceness() -> int:
-    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-
-
-@pytest.mark.skipif(sys.platform != "linux", reason="per-thread nice values are Linux's")
-async def test_hashing_threads_yield_the_cpu_to_request_handling(state: AppState) -> None:
-    loop_niceness = _own_niceness()
-    hashing_niceness = await state.hasher._in_thread(_own_niceness)
-    assert hashing_niceness == min(loop_niceness + HASHING_NICENESS, 19)
-    assert _own_niceness() == loop_niceness  # the event loop's thread is untouched

@@ -3,8 +3,9 @@
 Each running hash holds `argon2_memory_kib` (19 MiB). Hashes run on a pool of exactly
 `argon2_max_concurrent` threads: glibc keeps a freed block in the arena of the thread that used
 it, so asyncio's default executor (up to 6 threads here) let a login storm leave 6 x 19 MiB per
-worker behind; one thread (the default) keeps one block. (Forcing glibc to unmap each block
-instead made every verification 12 ms slower: 18 -> 30 ms.)
+worker behind; one thread (the default) keeps one block, and a second without hashes gives it
+back (app/auth/hash_memory.py). (Forcing glibc to unmap each block instead made every
+verification 12 ms slower: 18 -> 30 ms.)
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import TypeVar
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from app.auth.hash_memory import release_free_memory, use_one_arena
 from app.settings import Settings
 
 T = TypeVar("T")
@@ -49,7 +51,7 @@ def _yield_to_requests() -> None:
 
 
 class PasswordHasherService:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, release_memory_after: float = 1.0) -> None:
         self._hasher = PasswordHasher(
             time_cost=settings.argon2_time_cost,
             memory_cost=settings.argon2_memory_kib,
@@ -57,6 +59,10 @@ class PasswordHasherService:
             type=Type.ID,
         )
         self._slots = asyncio.Semaphore(settings.argon2_max_concurrent)
+        self._release_after = release_memory_after
+        self._gives_memory_back = use_one_arena()
+        self._running = 0
+        self._release: asyncio.TimerHandle | None = None
         self._threads = ThreadPoolExecutor(
             max_workers=settings.argon2_max_concurrent,
             thread_name_prefix="argon2",
@@ -75,10 +81,27 @@ class PasswordHasherService:
             return False
 
     def close(self) -> None:
+        if self._release is not None:
+            self._release.cancel()
         self._threads.shutdown(wait=False, cancel_futures=True)
 
     async def _in_thread(self, function: Callable[..., T], *args: str) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._threads, function, *args)
+        loop = asyncio.get_running_loop()
+        if self._release is not None:
+            self._release.cancel()
+            self._release = None
+        self._running += 1
+        try:
+            return await loop.run_in_executor(self._threads, function, *args)
+        finally:
+            self._running -= 1
+            if self._running == 0 and self._gives_memory_back:
+                self._release = loop.call_later(self._release_after, self._release_memory)
+
+    def _release_memory(self) -> None:
+        """No hash for `release_memory_after` seconds: hand the hashing memory back."""
+        self._release = None
+        self._threads.submit(release_free_memory)
 
     async def hash(self, password: str) -> str:
         async with self._slots:
