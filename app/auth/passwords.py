@@ -11,10 +11,7 @@ verification 12 ms slower: 18 -> 30 ms.)
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
 import secrets
-import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -35,21 +32,6 @@ class HashingAbandoned(Exception):
     """The client left while its verification waited for a slot: nobody would get the answer."""
 
 
-# Added to the hashing threads' nice value. A hash is long and CPU-bound; at equal priority an
-# event loop woken next to one (a reply from Redis, a new request) may wait out the kernel's time
-# slice. Below it, the loop runs first and hashing takes the CPU time nothing else wants.
-HASHING_NICENESS = 10
-
-
-def _yield_to_requests() -> None:
-    # Not Linux, or not permitted: the thread keeps the process's priority.
-    with contextlib.suppress(AttributeError, OSError):
-        # Linux: PRIO_PROCESS with a thread id reads and sets that thread's nice value only.
-        thread = threading.get_native_id()
-        niceness = os.getpriority(os.PRIO_PROCESS, thread) + HASHING_NICENESS
-        os.setpriority(os.PRIO_PROCESS, thread, min(niceness, 19))
-
-
 class PasswordHasherService:
     def __init__(self, settings: Settings, *, release_memory_after: float = 1.0) -> None:
         self._hasher = PasswordHasher(
@@ -66,7 +48,6 @@ class PasswordHasherService:
         self._threads = ThreadPoolExecutor(
             max_workers=settings.argon2_max_concurrent,
             thread_name_prefix="argon2",
-            initializer=_yield_to_requests,
         )
         # Unknown users are verified against this, so both 401 paths cost the same.
         self._dummy_hash = self._hasher.hash(secrets.token_urlsafe(16))

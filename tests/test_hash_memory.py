@@ -1,33 +1,17 @@
-"""How argon2 hashing shares the worker: a lower CPU priority than request handling, and its
-memory handed back once logins pause."""
+"""argon2 hashing's memory is handed back once logins pause."""
 
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
-import threading
 from pathlib import Path
 
 import pytest
 
-from app.auth.passwords import HASHING_NICENESS, PasswordHasherService
+from app.auth.passwords import PasswordHasherService
 from app.settings import Settings
-from app.state import AppState
 
-linux_only = pytest.mark.skipif(sys.platform != "linux", reason="Linux thread priorities, glibc")
-
-
-def _own_niceness() -> int:
-    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-
-
-@linux_only
-async def test_hashing_threads_yield_the_cpu_to_request_handling(state: AppState) -> None:
-    loop_niceness = _own_niceness()
-    hashing_niceness = await state.hasher._in_thread(_own_niceness)
-    assert hashing_niceness == min(loop_niceness + HASHING_NICENESS, 19)
-    assert _own_niceness() == loop_niceness  # the event loop's thread is untouched
+linux_only = pytest.mark.skipif(sys.platform != "linux", reason="glibc's allocator, /proc")
 
 
 def _rss_mib() -> float:
