@@ -1,1 +1,0 @@
-"""What gunicorn's workers run on: the event loop they use."""
