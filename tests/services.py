@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -118,3 +120,24 @@ class TestRedis:
                 await client.delete(*mine[start : start + 500])
         finally:
             await client.aclose()
+
+
+@asynccontextmanager
+async def database_where_renames_run(plpgsql: str) -> AsyncIterator[TestDatabase]:
+    """A scratch database (dropped on exit) in which every change of a user's name first runs
+    `plpgsql` (a BEFORE UPDATE OF name trigger): a write that is slow, or that fails."""
+    db = await TestDatabase.create()
+    try:
+        conn = await asyncpg.connect(db.url)
+        try:
+            await conn.execute(
+                "CREATE FUNCTION on_rename() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                + plpgsql
+                + " END $$; CREATE TRIGGER on_rename BEFORE UPDATE OF name ON users"
+                " FOR EACH ROW EXECUTE FUNCTION on_rename();"
+            )
+        finally:
+            await conn.close()
+        yield db
+    finally:
+        await db.drop()

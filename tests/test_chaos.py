@@ -10,12 +10,11 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
 
-from tests.conftest import make_settings, running
-from tests.services import TestDatabase, TestRedis
+from tests.conftest import http_client, make_settings, running
+from tests.services import TestDatabase, TestRedis, database_where_renames_run
 from tests.test_security import create_and_login
 from utils.chaos.environment import ChaosEnvironment
 from utils.chaos.report import BUDGET_SECONDS, table
@@ -70,12 +69,7 @@ async def test_saturated_pool_sheds_with_fast_503_instead_of_queuing(
     settings = make_settings(
         database, redis_db, db_pool_min_size=1, db_pool_max_size=1, db_acquire_timeout=0.2
     )
-    async with (
-        running(settings) as app,
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app.asgi), base_url="http://testserver"
-        ) as client,
-    ):
+    async with running(settings) as app, http_client(app) as client:
         auth = await create_and_login(app, client, "shed_user", "shed-password")
         async with app.state.pool.acquire():  # the only connection is busy
             started = time.monotonic()
@@ -91,29 +85,13 @@ async def test_saturated_pool_sheds_with_fast_503_instead_of_queuing(
 
 async def test_statement_timeout_is_a_503_not_a_500(redis_db: TestRedis) -> None:
     """A database too slow to answer within statement_timeout is 'unavailable', not a bug."""
-    db = await TestDatabase.create()
-    try:
-        conn = await asyncpg.connect(db.url)
-        await conn.execute(
-            """
-            CREATE FUNCTION slow_write() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN PERFORM pg_sleep(0.5); RETURN NEW; END $$;
-            CREATE TRIGGER slow_write BEFORE UPDATE OF name ON users
-               FOR EACH ROW EXECUTE FUNCTION slow_write();
-            """
-        )
-        await conn.close()
-        settings = make_settings(db, redis_db, db_statement_timeout_ms=100)
-        async with (
-            running(settings) as app,
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app.asgi), base_url="http://testserver"
-            ) as client,
-        ):
-            auth = await create_and_login(app, client, "slow_user", "slow-password")
-            response = await client.post("/setName", json={"name": "x"}, headers=auth)
-    finally:
-        await db.drop()
+    async with (
+        database_where_renames_run("PERFORM pg_sleep(0.5); RETURN NEW;") as db,
+        running(make_settings(db, redis_db, db_statement_timeout_ms=100)) as app,
+        http_client(app) as client,
+    ):
+        auth = await create_and_login(app, client, "slow_user", "slow-password")
+        response = await client.post("/setName", json={"name": "x"}, headers=auth)
     assert response.status_code == 503
     assert response.json()["dependency"] == "postgres"
     assert response.headers["retry-after"]

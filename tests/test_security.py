@@ -27,7 +27,7 @@ from tests.conftest import (
     make_settings,
     running,
 )
-from tests.services import TestDatabase, TestRedis
+from tests.services import TestDatabase, TestRedis, database_where_renames_run
 
 LEAK_MARKERS = ("Traceback", 'File "', "asyncpg", "SELECT", "UPDATE ", "users", "sqlstate")
 
@@ -99,23 +99,14 @@ async def test_tokens_and_passwords_never_reach_the_logs(
 
 async def test_error_bodies_carry_no_stack_trace_or_sql(redis_db: TestRedis) -> None:
     """A database that raises on every name change (a trigger) forces the 500 path."""
-    db = await TestDatabase.create()
-    try:
-        conn = await asyncpg.connect(db.url)
-        await conn.execute(
-            """
-            CREATE FUNCTION fail_loudly() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN RAISE EXCEPTION 'boom: SELECT password_hash FROM users'; END $$;
-            CREATE TRIGGER fail_loudly BEFORE UPDATE OF name ON users
-               FOR EACH ROW EXECUTE FUNCTION fail_loudly();
-            """
-        )
-        await conn.close()
-        async with running(make_settings(db, redis_db)) as app, unraised_client(app) as client:
-            auth = await create_and_login(app, client, "boom_user", "pw")
-            response = await client.post("/setName", json={"name": "x"}, headers=auth)
-    finally:
-        await db.drop()
+    failing = "RAISE EXCEPTION 'boom: SELECT password_hash FROM users';"
+    async with (
+        database_where_renames_run(failing) as db,
+        running(make_settings(db, redis_db)) as app,
+        unraised_client(app) as client,
+    ):
+        auth = await create_and_login(app, client, "boom_user", "pw")
+        response = await client.post("/setName", json={"name": "x"}, headers=auth)
     assert response.status_code == 500
     assert response.json() == {"detail": "Internal server error"}
     assert not any(marker in response.text for marker in (*LEAK_MARKERS, "boom"))
