@@ -46,8 +46,7 @@ class PasswordHasherService:
         self._running = 0
         self._release: asyncio.TimerHandle | None = None
         self._threads = ThreadPoolExecutor(
-            max_workers=settings.argon2_max_concurrent,
-            thread_name_prefix="argon2",
+            max_workers=settings.argon2_max_concurrent, thread_name_prefix="argon2"
         )
         # Unknown users are verified against this, so both 401 paths cost the same.
         self._dummy_hash = self._hasher.hash(secrets.token_urlsafe(16))
