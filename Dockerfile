@@ -41,5 +41,14 @@ COPY utils ./utils
 USER 10001:10001
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
-    CMD ["python", "-m", "utils.devstack.healthcheck"]
+    CMD ["python", "-m", "utils.healthcheck"]
 CMD ["gunicorn", "-c", "gunicorn.py.ini", "main:app"]
+
+# --- echo: the sample downstream service behind the gateway (compose only, never production) -
+# Built as its own target so the API image above carries no tooling.
+FROM runtime AS echo
+COPY tools/__init__.py ./tools/__init__.py
+COPY tools/downstream ./tools/downstream
+HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
+    CMD ["python", "-m", "utils.healthcheck", "http://127.0.0.1:9000/"]
+CMD ["python", "-m", "tools.downstream.echo", "--host", "0.0.0.0", "--port", "9000"]

@@ -28,7 +28,7 @@ fmt: install ## Format and auto-fix with ruff
 	$(RUN) ruff check --fix .
 
 local: install ## nginx + gunicorn on the host against .env.local's PostgreSQL/Redis (no Docker)
-	$(RUN) python -m utils.devstack.local
+	$(RUN) python -m tools.devstack.local
 
 # Docker targets say plainly when there is no engine to talk to.
 DOCKER_REQUIRED = @docker info >/dev/null 2>&1 && docker compose version >/dev/null 2>&1 || { \
@@ -53,22 +53,22 @@ prod: ## Docker prod stack (gunicorn, API_REPLICAS=2); needs real secrets in .en
 
 docker-smoke: install ## Build, run the prod stack with throwaway secrets, e2e tests through its nginx, tear down
 	$(DOCKER_REQUIRED)
-	$(RUN) python -m utils.devstack.smoke
+	$(RUN) python -m tools.devstack.smoke
 
 check-deploy: install ## Compose schema + config, hadolint, nginx -t on the rendered nginx.conf
 	UV=$(UV) docker/check-deploy.sh
 
 bench: install ## Benchmark nginx -> gunicorn with wrk (~12 min; ARGS="--smoke", "--cases hello,getName")
-	$(RUN) python -m utils.bench $(ARGS)
+	$(RUN) python -m tools.bench $(ARGS)
 
 fuzz: install ## schemathesis through nginx with a real token: >= 1,000 requests, no 5xx, documented answers (~3 min; ARGS="--examples 50")
-	$(RUN) python -m utils.chaos.fuzz $(ARGS)
+	$(RUN) python -m tools.chaos.fuzz $(ARGS)
 
 chaos: install ## Faults under load (Redis/PostgreSQL stopped, worker SIGKILL, API down): table + results/chaos-*.json (~2 min; ARGS="--short")
-	$(RUN) python -m utils.chaos $(ARGS)
+	$(RUN) python -m tools.chaos $(ARGS)
 
 chaos-overload: install ## 1,024 wrk connections on /getName for 60 s, pool shedding, slowloris: results/overload-*.json (~2 min)
-	$(RUN) python -m utils.chaos --overload $(ARGS)
+	$(RUN) python -m tools.chaos --overload $(ARGS)
 
 create-user: install ## Create a user: make create-user USERNAME=alice [NAME="Alice A."]
 	@test -n "$(USERNAME)" || { echo "usage: make create-user USERNAME=name [NAME=...]"; exit 2; }

@@ -15,11 +15,12 @@ from pydantic import ValidationError
 
 from app.auth.passwords import PasswordHasherService
 from app.auth.schemas import LoginRequest
+from app.connections import open_pool
 from app.events.cli import register as register_event_commands
 from app.settings import get_settings
 from app.user.accounts import DuplicateUser, create_user
 from app.user.schemas import clean_name
-from utils.database.psql import close_pool, create_pool
+from utils.database.psql import close_pool
 
 
 def read_password() -> str:
@@ -33,7 +34,7 @@ def read_password() -> str:
 
 async def _create_user(username: str, password: str, name: str) -> int:
     settings = get_settings()
-    pool = await create_pool(settings)
+    pool = await open_pool(settings)
     try:
         return await create_user(
             pool=pool,

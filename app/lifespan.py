@@ -12,14 +12,15 @@ from fastapi import FastAPI
 from app.auth.login_throttle import LoginThrottle
 from app.auth.passwords import PasswordHasherService
 from app.auth.sessions import SessionStore
+from app.connections import open_pool, open_redis
 from app.errors import POSTGRES_UNAVAILABLE
 from app.events.background import start_outbox_relay, stop_outbox_relay
 from app.settings import Settings
 from app.state import AppState
 from app.user.accounts import ensure_user
 from app.user.profile_cache import ProfileCache
-from utils.database.psql import close_pool, create_pool
-from utils.redis.redis import close_redis, create_redis
+from utils.database.psql import close_pool
+from utils.redis.redis import close_redis
 
 logger = logging.getLogger(__name__)
 
@@ -30,8 +31,8 @@ Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[dict[str, AppState]]]
 def build_lifespan(settings: Settings) -> Lifespan:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, AppState]]:
-        pool = await create_pool(settings)
-        redis = create_redis(settings)
+        pool = await open_pool(settings)
+        redis = open_redis(settings)
         hasher = PasswordHasherService(settings)
         ttl = settings.session_ttl_seconds
         state = AppState(

@@ -46,7 +46,7 @@ check-jsonschema --builtin-schema vendor.compose-spec \
 step "hadolint Dockerfile (no warnings)"
 hadolint --failure-threshold info Dockerfile && ok
 step "nginx -t on the rendered nginx.conf (host nginx)"
-"${UV:-uv}" run --frozen python -m utils.devstack.nginx --check "$out/nginx" >/dev/null && ok
+"${UV:-uv}" run --frozen python -m tools.devstack.nginx --check "$out/nginx" >/dev/null && ok
 
 if docker info >/dev/null 2>&1; then
 	step "nginx -t in the nginx image (its envsubst entrypoint)"

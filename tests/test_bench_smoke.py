@@ -15,7 +15,7 @@ import pytest
 import redis
 
 from tests.services import ADMIN_URL
-from utils.bench.cases import CASES
+from tools.bench.cases import CASES
 
 ROOT = Path(__file__).resolve().parent.parent
 # The benchmark refuses a non-empty index (it deletes all of its keys at the end) and the suite
@@ -49,7 +49,7 @@ def test_bench_smoke_runs_every_case_without_errors(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "utils.bench",
+            "tools.bench",
             "--smoke",
             "--output",
             str(output),

@@ -1,6 +1,6 @@
 """Faults under load, overload and slow clients: the shortened form of `make chaos`.
 
-The stacks here own a throwaway redis-server and PostgreSQL cluster (utils/chaos/environment.py)
+The stacks here own a throwaway redis-server and PostgreSQL cluster (tools/chaos/environment.py)
 and stop them; the ledger check proves that no acknowledged setName is ever lost."""
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ import pytest
 from tests.conftest import http_client, make_settings, running
 from tests.services import TestDatabase, TestRedis, database_where_renames_run
 from tests.test_security import create_and_login
-from utils.chaos.environment import ChaosEnvironment
-from utils.chaos.report import BUDGET_SECONDS, table
-from utils.chaos.scenario import Timing, run_scenario
-from utils.chaos.slowloris import slowloris
-from utils.chaos.traffic import Traffic
+from tools.chaos.environment import ChaosEnvironment
+from tools.chaos.report import BUDGET_SECONDS, table
+from tools.chaos.scenario import Timing, run_scenario
+from tools.chaos.slowloris import slowloris
+from tools.chaos.traffic import Traffic
 
 pytestmark = pytest.mark.faults
 

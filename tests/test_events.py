@@ -15,6 +15,7 @@ import asyncpg
 import httpx
 import pytest
 
+from app.connections import open_redis
 from app.events.consumer import EventConsumer, Handler
 from app.events.envelope import Envelope
 from app.events.outbox import claim_pending, prune_published
@@ -36,7 +37,7 @@ from tests.events_helpers import (
 )
 from tests.services import TestDatabase, TestRedis
 from tests.throwaway import ThrowawayPostgres, ThrowawayRedis
-from utils.redis.redis import close_redis, create_redis
+from utils.redis.redis import close_redis
 
 NAME_CHANGED = "user.name_changed"
 PENDING_SQL = "SELECT count(*) FROM outbox WHERE aggregate_id = $1 AND published_at IS NULL"
@@ -386,7 +387,7 @@ async def test_relay_survives_redis_going_down_and_back(
         events_db, redis_db, redis_url=server.url, events_stream=stream,
         outbox_poll_interval_seconds=0.2,
     )  # fmt: skip
-    redis = create_redis(settings)
+    redis = open_redis(settings)
     user = await make_user(name="v0")
 
     async def published(name: str) -> bool:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from utils.chaos.fuzz import REQUEST_TIMEOUT, run_fuzz
+from tools.chaos.fuzz import REQUEST_TIMEOUT, run_fuzz
 
 pytestmark = pytest.mark.e2e
 

@@ -10,10 +10,11 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
+from app.connections import open_pool
 from app.settings import Settings
 from tests.conftest import make_settings
 from tests.services import TestDatabase, TestRedis
-from utils.database.psql import Pool, close_pool, create_pool
+from utils.database.psql import Pool, close_pool
 
 
 @pytest.fixture
@@ -21,7 +22,7 @@ async def one_connection_pool(database: TestDatabase, redis_db: TestRedis) -> As
     settings: Settings = make_settings(
         database, redis_db, db_pool_min_size=1, db_pool_max_size=1, db_acquire_timeout=2.0
     )
-    pool = await create_pool(settings)
+    pool = await open_pool(settings)
     yield pool
     await close_pool(pool)
 
@@ -29,7 +30,7 @@ async def one_connection_pool(database: TestDatabase, redis_db: TestRedis) -> As
 async def test_connections_go_to_waiters_in_the_order_they_asked(
     database: TestDatabase, redis_db: TestRedis
 ) -> None:
-    pool = await create_pool(make_settings(database, redis_db, db_pool_max_size=2))
+    pool = await open_pool(make_settings(database, redis_db, db_pool_max_size=2))
     asked = itertools.count()
     served: list[int] = []
 
@@ -55,7 +56,7 @@ async def test_connections_go_to_waiters_in_the_order_they_asked(
 async def test_acquire_gives_up_after_the_acquire_timeout(
     database: TestDatabase, redis_db: TestRedis
 ) -> None:
-    pool = await create_pool(
+    pool = await open_pool(
         make_settings(
             database, redis_db, db_pool_min_size=1, db_pool_max_size=1, db_acquire_timeout=0.2
         )

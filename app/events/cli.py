@@ -15,12 +15,13 @@ from collections.abc import Awaitable
 
 from redis.asyncio import Redis
 
+from app.connections import open_redis
 from app.events.background import build_relay
 from app.events.consumer import EventConsumer
 from app.events.envelope import Envelope
 from app.logging_config import configure_logging
 from app.settings import Settings, get_settings
-from utils.redis.redis import close_redis, create_redis
+from utils.redis.redis import close_redis
 
 BLOCK_MS = 5_000
 
@@ -58,7 +59,7 @@ def _settings() -> Settings:
 
 
 async def _relay(settings: Settings) -> None:
-    redis = create_redis(settings)
+    redis = open_redis(settings)
     try:
         await build_relay(settings, redis).run()
     finally:

@@ -17,9 +17,9 @@ import pytest
 from tests.conftest import UserFactory
 from tests.e2e.target import BASE_URL, Target, compose_create_user
 from tests.services import TestDatabase, TestRedis
-from utils.devstack.nginx import ROOT
-from utils.devstack.processes import free_port
-from utils.devstack.stack import LocalStack
+from tools.devstack.nginx import ROOT
+from tools.devstack.processes import free_port
+from tools.devstack.stack import LocalStack
 
 # Above nginx's proxy_read_timeout (10 s): the 504 test waits for nginx, not for httpx.
 CLIENT_TIMEOUT = 20.0

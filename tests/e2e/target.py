@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from utils.devstack.stack import LocalStack
+from tools.devstack.stack import LocalStack
 
 BASE_URL = os.environ.get("E2E_BASE_URL", "")
 COMPOSE = shlex.split(os.environ.get("E2E_COMPOSE", ""))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from utils.devstack import cpus
+from utils import cpus
 
 
 def _tree(tmp_path: Path, files: dict[str, str], proc: str) -> tuple[Path, Path]:

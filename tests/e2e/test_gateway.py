@@ -12,7 +12,7 @@ import pytest
 
 from tests.e2e.conftest import CLIENT_TIMEOUT, AccountFactory, login, start_stack
 from tests.e2e.target import Target
-from utils.devstack.stack import LocalStack
+from tools.devstack.stack import LocalStack
 
 pytestmark = pytest.mark.e2e
 

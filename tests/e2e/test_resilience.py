@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.e2e.target import Target
-from utils.devstack.stack import LocalStack
+from tools.devstack.stack import LocalStack
 
 pytestmark = pytest.mark.e2e
 

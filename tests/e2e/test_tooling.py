@@ -11,9 +11,9 @@ from dotenv import dotenv_values
 
 from app.settings import Settings
 from tests.services import ADMIN_URL, with_database
-from utils.devstack.nginx import ROOT
-from utils.devstack.schema import ensure_database
-from utils.devstack.smoke import throwaway_env
+from tools.devstack.nginx import ROOT
+from tools.devstack.schema import ensure_database
+from tools.devstack.smoke import throwaway_env
 
 
 async def test_make_local_creates_the_database_and_loads_the_schema_once() -> None:

@@ -8,12 +8,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Generator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 import asyncpg
 from asyncpg.pool import PoolAcquireContext, PoolConnectionProxy
-
-from app.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -24,14 +23,6 @@ if TYPE_CHECKING:  # generic only in asyncpg-stubs
 else:
     Connection = PoolConnectionProxy
     AcquireContext = PoolAcquireContext
-
-
-def _server_settings(settings: Settings) -> dict[str, str]:
-    return {
-        "application_name": settings.db_application_name,
-        "statement_timeout": str(settings.db_statement_timeout_ms),
-        "idle_in_transaction_session_timeout": "10000",
-    }
 
 
 async def _end_transaction_only(connection: asyncpg.Connection) -> None:
@@ -108,15 +99,30 @@ class _InTurn(AcquireContext):
         return cast(BoundedPool, self.pool).acquire_in_turn(self.timeout).__await__()
 
 
-async def _open(settings: Settings, *, min_size: int) -> Pool:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PoolOptions:
+    """Everything the pool needs, as plain values: the app builds it from its settings."""
+
+    dsn: str
+    min_size: int
+    max_size: int
+    acquire_timeout: float
+    command_timeout: float
+    connect_timeout: float
+    application_name: str
+    statement_timeout_ms: int
+    idle_in_transaction_timeout_ms: int = 10_000
+
+
+async def _open(options: PoolOptions, *, min_size: int) -> Pool:
     # The arguments asyncpg.create_pool() passes to Pool(); create_pool has no pool_class.
     pool = BoundedPool(
-        settings.database_url.get_secret_value(),
-        acquire_timeout=settings.db_acquire_timeout,
+        options.dsn,
+        acquire_timeout=options.acquire_timeout,
         connection_class=asyncpg.Connection,
         record_class=asyncpg.Record,
         min_size=min_size,
-        max_size=settings.db_pool_max_size,
+        max_size=options.max_size,
         max_queries=50000,
         loop=None,
         connect=None,
@@ -124,24 +130,28 @@ async def _open(settings: Settings, *, min_size: int) -> Pool:
         init=None,
         reset=_end_transaction_only,
         max_inactive_connection_lifetime=300.0,
-        command_timeout=settings.db_command_timeout,
-        timeout=settings.db_connect_timeout,
-        server_settings=_server_settings(settings),
+        command_timeout=options.command_timeout,
+        timeout=options.connect_timeout,
+        server_settings={
+            "application_name": options.application_name,
+            "statement_timeout": str(options.statement_timeout_ms),
+            "idle_in_transaction_session_timeout": str(options.idle_in_transaction_timeout_ms),
+        },
     )
     return await pool
 
 
-async def create_pool(settings: Settings) -> Pool:
+async def create_pool(options: PoolOptions) -> Pool:
     """Create the pool; if PostgreSQL is down at start-up, start empty and connect lazily.
 
     The service must come up (and report 503 on readiness) while the database is away, and
     recover without a restart once it returns.
     """
     try:
-        return await _open(settings, min_size=settings.db_pool_min_size)
+        return await _open(options, min_size=options.min_size)
     except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
         logger.warning("postgres unreachable at start (%s); connecting lazily", type(exc).__name__)
-        return await _open(settings, min_size=0)
+        return await _open(options, min_size=0)
 
 
 async def close_pool(pool: Pool) -> None:

@@ -2,24 +2,36 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from app.settings import Settings
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RedisOptions:
+    """Everything the client needs, as plain values: the app builds it from its settings."""
+
+    url: str
+    max_connections: int
+    pool_timeout: float
+    socket_timeout: float
+    connect_timeout: float
+    health_check_interval: int
 
 
-def create_redis(settings: Settings) -> Redis:
-    # A blocking pool waits (up to redis_pool_timeout) for a free connection; the default pool
+def create_redis(options: RedisOptions) -> Redis:
+    # A blocking pool waits (up to pool_timeout) for a free connection; the default pool
     # raises at once when exhausted, which turned bursts of 256 connections into 500s.
     pool = BlockingConnectionPool.from_url(
-        settings.redis_url.get_secret_value(),
-        max_connections=settings.redis_max_connections,
-        timeout=settings.redis_pool_timeout,
-        socket_timeout=settings.redis_socket_timeout,
-        socket_connect_timeout=settings.redis_connect_timeout,
-        health_check_interval=settings.redis_health_check_interval,
+        options.url,
+        max_connections=options.max_connections,
+        timeout=options.pool_timeout,
+        socket_timeout=options.socket_timeout,
+        socket_connect_timeout=options.connect_timeout,
+        health_check_interval=options.health_check_interval,
         decode_responses=True,
         retry=_one_quick_retry(),
     )

@@ -1,0 +1,80 @@
+"""The table and the JSON file of one run."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+from tools.bench.results import Measurement, Run
+from tools.bench.targets import Target, informational, targets
+
+
+def _row(m: Measurement) -> str:
+    if m.skipped or m.error or not m.runs:
+        why = m.skipped or m.error or "no result"
+        return f"| {m.case} | {m.via} | {m.connections} | {why} | | | | | |"
+    rss = " / ".join(f"{x:.0f}" for x in m.rss_mb) if m.rss_mb else "-"
+    return (
+        f"| {m.case} | {m.via} | {m.connections} | {m.rps:,.0f} | {m.p50_ms:.1f} | "
+        f"{m.p99_ms:.1f} | {m.non_2xx} | {m.socket_errors} | {rss} |"
+    )
+
+
+def table(run: Run) -> str:
+    lines = [
+        "| case | via | conns | req/s | p50 ms | p99 ms | non-2xx | socket err | RSS/worker MB |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        *(_row(m) for m in run.measurements),
+    ]
+    return "\n".join(lines)
+
+
+def targets_table(items: list[Target], *, goals: bool = True) -> str:
+    if not goals:
+        lines = ["| ratio | measured | note |", "|---|---|---|"]
+        return "\n".join(lines + [f"| {t.name} | {t.value} | {t.note} |" for t in items])
+    mark = {True: "met", False: "MISSED", None: "-"}
+    lines = ["| target | measured | goal | | note |", "|---|---|---|---|---|"]
+    lines += [f"| {t.name} | {t.value} | {t.goal} | {mark[t.met]} | {t.note} |" for t in items]
+    return "\n".join(lines)
+
+
+def render(run: Run) -> str:
+    m = run.machine
+    head = (
+        f"Benchmark {run.started} on {m['nproc']} CPUs ({m['cpu_model']}), "
+        f"{m['memory_mb']} MB RAM; {run.workers} gunicorn workers; load average before "
+        f"{run.load_before[0]:.2f}, after {run.load_after[0]:.2f}; medians of "
+        f"{run.options['runs']} runs x {run.options['duration_s']} s; one argon2id "
+        f"verification {run.argon2_verify_ms:.1f} ms"
+    )
+    parts = [head, "", table(run), "", targets_table(targets(run))]
+    extra = informational(run)
+    if extra:
+        parts += ["", targets_table(extra, goals=False)]
+    return "\n".join(parts)
+
+
+def to_json(run: Run) -> dict[str, object]:
+    return {
+        "started": run.started,
+        "finished": run.finished,
+        "machine": run.machine,
+        "options": run.options,
+        "load_before": run.load_before,
+        "load_after": run.load_after,
+        "argon2_verify_ms": round(run.argon2_verify_ms, 2),
+        "workers": run.workers,
+        "cases": [m.to_json() for m in run.measurements],
+        "rss_after_mb_per_worker": [round(x, 1) for x in run.rss_after_mb],
+        "storm": run.storm.to_json() if run.storm else None,
+        "many": run.many.to_json() if run.many else None,
+        "targets": [asdict(t) for t in targets(run)],
+        "informational": [asdict(t) for t in informational(run)],
+    }
+
+
+def write_json(run: Run, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(to_json(run), indent=2) + "\n")

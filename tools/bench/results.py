@@ -1,0 +1,136 @@
+"""What a run produced: measurements per (case, connections), the long checks, the context."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import asdict, dataclass, field
+
+from tools.bench.wrk import WrkResult
+
+
+@dataclass
+class Measurement:
+    case: str
+    via: str
+    connections: int
+    description: str
+    runs: list[WrkResult] = field(default_factory=list)
+    rss_mb: list[float] = field(default_factory=list)  # per worker, after the last run
+    error: str | None = None
+    skipped: str | None = None
+
+    @property
+    def requests(self) -> int:
+        return sum(r.requests for r in self.runs)
+
+    def _median(self, attr: str) -> float:
+        values = [float(getattr(r, attr)) for r in self.runs]
+        return statistics.median(values) if values else 0.0
+
+    @property
+    def rps(self) -> float:
+        return self._median("rps")
+
+    @property
+    def p50_ms(self) -> float:
+        return self._median("p50_ms")
+
+    @property
+    def p99_ms(self) -> float:
+        return self._median("p99_ms")
+
+    @property
+    def non_2xx(self) -> int:
+        return sum(r.non_2xx for r in self.runs)
+
+    @property
+    def socket_errors(self) -> int:
+        return sum(r.socket_errors for r in self.runs)
+
+    @property
+    def failed(self) -> bool:
+        return self.skipped is None and (self.error is not None or self.requests == 0)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "case": self.case,
+            "via": self.via,
+            "connections": self.connections,
+            "description": self.description,
+            "requests": self.requests,
+            "rps": round(self.rps, 1),
+            "p50_ms": round(self.p50_ms, 2),
+            "p99_ms": round(self.p99_ms, 2),
+            "non_2xx": self.non_2xx,
+            "socket_errors": self.socket_errors,
+            "rss_mb_per_worker": [round(x, 1) for x in self.rss_mb],
+            "error": self.error,
+            "skipped": self.skipped,
+            "runs": [asdict(r) for r in self.runs],
+        }
+
+
+@dataclass
+class StormCheck:
+    """A login storm with a probe of another endpoint running alongside."""
+
+    duration_s: float
+    connections: int
+    login: WrkResult | None = None
+    probe_case: str = "getName"
+    probe: WrkResult | None = None
+    max_rss_mb: list[float] = field(default_factory=list)  # per worker, sampled during the storm
+    error: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "duration_s": self.duration_s,
+            "connections": self.connections,
+            "login": asdict(self.login) if self.login else None,
+            "probe_case": self.probe_case,
+            "probe": asdict(self.probe) if self.probe else None,
+            "max_rss_mb_per_worker": [round(x, 1) for x in self.max_rss_mb],
+            "error": self.error,
+        }
+
+
+@dataclass
+class ManyCheck:
+    """Many connections against one case for a long time: every request must succeed."""
+
+    case: str
+    duration_s: float
+    connections: int
+    result: WrkResult | None = None
+    error: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "case": self.case,
+            "duration_s": self.duration_s,
+            "connections": self.connections,
+            "result": asdict(self.result) if self.result else None,
+            "error": self.error,
+        }
+
+
+@dataclass
+class Run:
+    started: str
+    machine: dict[str, object]
+    options: dict[str, object]
+    load_before: tuple[float, float, float]
+    argon2_verify_ms: float
+    workers: int
+    measurements: list[Measurement] = field(default_factory=list)
+    rss_after_mb: list[float] = field(default_factory=list)
+    storm: StormCheck | None = None
+    many: ManyCheck | None = None
+    load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    finished: str = ""
+
+    def find(self, case: str, connections: int) -> Measurement | None:
+        for m in self.measurements:
+            if m.case == case and m.connections == connections and m.runs:
+                return m
+        return None

@@ -1,0 +1,341 @@
+"""The order of a benchmark run: prepare, warm up, measure round-robin, long checks, clean up.
+
+Runs of different cases are interleaved (run 1 of every case, then run 2, ...) so that drift in
+the machine's background load spreads over all cases instead of biasing the ratios.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from app.settings import Settings
+from tools.bench import wrk
+from tools.bench.calibrate import argon2_verify_ms
+from tools.bench.cases import DIRECT, FIXED, MANY, NGINX, STORM, UVICORN, Case, select
+from tools.bench.procs import load_average, machine, rss_mb
+from tools.bench.references import FixedBodyNginx, PlainUvicorn
+from tools.bench.results import ManyCheck, Measurement, Run, StormCheck
+from tools.bench.seed import ScratchDatabase, ScratchRedis, Seeded, seed
+from tools.bench.stack import Stack, local_stack
+
+PROBE_CONNECTIONS = 4
+# nginx does not cancel what the app already received: after wrk stops, queued logins still run.
+SETTLE_S = 3.0
+COMPARE_LOGINS = 64
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Options:
+    duration_s: float = 10.0
+    runs: int = 3
+    connections: tuple[int, ...] = (64, 256)
+    cases: tuple[str, ...] | None = None
+    compare: dict[str, str] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+    smoke: bool = False
+    threads: int = 2
+    users: int = 2000
+    workers: int | None = None
+    warmup_s: float = 2.0
+    storm_s: float = 60.0
+    storm_connections: int = 64
+    many_s: float = 60.0
+    many_connections: int = 1024
+    verify_rounds: int = 15
+    admin_database_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
+    redis_url: str = "redis://127.0.0.1:6379/14"
+    run_dir: Path = Path("run/bench")
+
+    def wanted(self, name: str) -> bool:
+        return self.cases is None or name in self.cases
+
+    def summary(self) -> dict[str, object]:
+        return {
+            "duration_s": self.duration_s,
+            "runs": self.runs,
+            "connections": list(self.connections),
+            "cases": list(self.cases) if self.cases else None,
+            "compare": self.compare,
+            "env": self.env,
+            "smoke": self.smoke,
+            "threads": self.threads,
+            "users": self.users,
+            "storm": None if self.smoke else [self.storm_connections, self.storm_s],
+            "many": None if self.smoke else [self.many_connections, self.many_s],
+        }
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def levels(case: Case, opts: Options) -> list[int]:
+    extra = () if opts.smoke else case.extra_connections
+    return sorted(set(opts.connections) | set(extra))
+
+
+def worker_rss(stack: Stack) -> list[float]:
+    values = [rss_mb(pid) for pid in stack.worker_pids()]
+    return sorted((v for v in values if v is not None), reverse=True)
+
+
+def login_at(url: str, username: str, password: str) -> str:
+    body = json.dumps({"username": username, "password": password}).encode()
+    request = urllib.request.Request(  # noqa: S310 (the URL the user asked to compare)
+        f"{url}/login", data=body, headers={"Content-Type": "application/json"}, method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        token: str = json.loads(response.read())["access_token"]
+        return token
+
+
+def compare_tokens(url: str, seeded: Seeded, out: Path) -> Path | str:
+    """Sessions at a --compare URL: log in there as seeded users. Works when that service sees
+    the benchmark's database; otherwise the reason is returned and its session cases skip."""
+    users = [line.split() for line in seeded.users_file.read_text().splitlines()]
+    tokens = []
+    try:
+        for username, password in users[:COMPARE_LOGINS]:
+            tokens.append(login_at(url, username, password))
+    except (OSError, urllib.error.URLError, KeyError, ValueError) as exc:
+        return f"no session at {url}: login as a seeded user failed ({exc})"
+    out.write_text("\n".join(tokens) + "\n")
+    return out
+
+
+class Bench:
+    def __init__(self, opts: Options, log: Log) -> None:
+        self.opts = opts
+        self.log = log
+        self.urls: dict[str, str] = {}
+        self.data: dict[tuple[str, str], Path | str] = {}  # (via, kind) -> file or skip reason
+        self.stack: Stack | None = None
+
+    # --- one wrk invocation ------------------------------------------------------------------
+
+    def command(self, case: Case, connections: int, duration_s: float) -> list[str] | str:
+        args = list(case.script_args)
+        if case.data is not None:
+            source = self.data.get((case.via, case.data))
+            if source is None or isinstance(source, str):
+                return source or f"no {case.data} for {case.via}"
+            args = [str(source)]
+        script = wrk.build_script(case.script, self.run_dir)
+        return wrk.command(
+            url=self.urls[case.via] + case.path,
+            script=script,
+            connections=connections,
+            threads=self.opts.threads,
+            duration_s=duration_s,
+            args=args,
+        )
+
+    @property
+    def run_dir(self) -> Path:
+        return self.opts.run_dir
+
+    def measure(self, case: Case, m: Measurement) -> None:
+        cmd = self.command(case, m.connections, self.opts.duration_s)
+        if isinstance(cmd, str):
+            m.skipped = cmd
+            return
+        try:
+            m.runs.append(wrk.run(cmd, duration_s=self.opts.duration_s))
+        except wrk.WrkFailed as exc:
+            m.error = str(exc)
+            return
+        if self.stack is not None and case.via in (NGINX, DIRECT):
+            m.rss_mb = worker_rss(self.stack)
+        last = m.runs[-1]
+        self.log(
+            f"  {case.name:<16} {case.via:<11} c={m.connections:<4} {last.rps:>9,.0f} req/s  "
+            f"p50 {last.p50_ms:7.1f} ms  p99 {last.p99_ms:7.1f} ms  "
+            f"non-2xx {last.non_2xx}  socket {last.socket_errors}"
+        )
+
+    # --- the phases -----------------------------------------------------------------------------
+
+    def warm_up(self, cases: list[Case]) -> None:
+        if self.opts.smoke or self.opts.warmup_s <= 0:
+            return
+        self.log(f"warming up ({self.opts.warmup_s:.0f} s per case)")
+        for case in cases:
+            cmd = self.command(case, max(levels(case, self.opts)), self.opts.warmup_s)
+            if isinstance(cmd, list):
+                with contextlib.suppress(wrk.WrkFailed):
+                    wrk.run(cmd, duration_s=self.opts.warmup_s)
+
+    def measure_all(self, cases: list[Case], run: Run) -> None:
+        plan = [
+            (case, Measurement(case.name, case.via, conns, case.description))
+            for case in cases
+            for conns in levels(case, self.opts)
+        ]
+        run.measurements = [m for _, m in plan]
+        for i in range(self.opts.runs):
+            self.log(f"run {i + 1} of {self.opts.runs}")
+            for case, m in plan:
+                if m.error is None and m.skipped is None:
+                    self.measure(case, m)
+
+    def many(self, cases: list[Case]) -> ManyCheck:
+        case = next(c for c in cases if c.name == "getName")
+        check = ManyCheck(MANY, self.opts.many_s, self.opts.many_connections)
+        self.log(f"{MANY}: {check.connections} connections for {check.duration_s:.0f} s")
+        cmd = self.command(case, check.connections, check.duration_s)
+        if isinstance(cmd, str):
+            check.error = cmd
+            return check
+        try:
+            check.result = wrk.run(cmd, duration_s=check.duration_s)
+        except wrk.WrkFailed as exc:
+            check.error = str(exc)
+        return check
+
+    def storm(self, cases: list[Case], stack: Stack) -> StormCheck:
+        login = next(c for c in cases if c.name == "login")
+        probe = next(c for c in cases if c.name == "getName")
+        check = StormCheck(self.opts.storm_s, self.opts.storm_connections)
+        self.log(
+            f"{STORM}: {check.connections} connections for {check.duration_s:.0f} s, "
+            f"{probe.name} probed alongside"
+        )
+        storm_cmd = self.command(login, check.connections, check.duration_s)
+        probe_cmd = self.command(probe, PROBE_CONNECTIONS, check.duration_s)
+        if isinstance(storm_cmd, str) or isinstance(probe_cmd, str):
+            check.error = str(storm_cmd if isinstance(storm_cmd, str) else probe_cmd)
+            return check
+        peak: dict[int, float] = {}
+        storm_proc, probe_proc = wrk.start(storm_cmd), wrk.start(probe_cmd)
+        while storm_proc.poll() is None or probe_proc.poll() is None:
+            for pid in stack.worker_pids():
+                value = rss_mb(pid)
+                if value is not None:
+                    peak[pid] = max(peak.get(pid, 0.0), value)
+            time.sleep(0.5)
+        try:
+            check.login = wrk.finish(storm_proc, timeout_s=30)
+            check.probe = wrk.finish(probe_proc, timeout_s=30)
+        except wrk.WrkFailed as exc:
+            check.error = str(exc)
+        check.max_rss_mb = sorted(peak.values(), reverse=True)
+        return check
+
+    # --- the whole run --------------------------------------------------------------------------
+
+    def run(self) -> Run:
+        opts = self.opts
+        wrk.wrk_path()
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        settings = Settings.model_validate({})
+        self.log("measuring one argon2id verification")
+        verify = argon2_verify_ms(settings, rounds=opts.verify_rounds)
+        cases = select(list(opts.cases) if opts.cases else None, opts.compare)
+        with contextlib.ExitStack() as cleanup:
+            db, redis = self.prepare(cleanup)
+            seeded = asyncio.run(
+                seed(
+                    db=db,
+                    redis_url=redis.url,
+                    settings=settings,
+                    users=opts.users,
+                    out_dir=self.run_dir,
+                )
+            )
+            env = {
+                "ENV_FILE": "",
+                "ENVIRONMENT": "development",
+                "DATABASE_URL": db.url,
+                "REDIS_URL": redis.url,
+                "SEED_DEMO_USER": "false",
+            }
+            stack = self.start_stack(cleanup, {**env, **opts.env}, cases)
+            # The references keep their defaults: --env tunes the stack under test only.
+            self.start_references(cleanup, env, cases)
+            for via in self.urls:
+                self.data[(via, "tokens")] = seeded.tokens_file
+                self.data[(via, "users")] = seeded.users_file
+            for name, url in opts.compare.items():
+                self.urls[name] = url
+                self.data[(name, "users")] = seeded.users_file
+                self.data[(name, "tokens")] = compare_tokens(
+                    url, seeded, self.run_dir / f"tokens-{name}.txt"
+                )
+            run = Run(
+                started=now(),
+                machine=machine(),
+                options=opts.summary(),
+                load_before=load_average(),
+                argon2_verify_ms=verify,
+                workers=len(stack.worker_pids()) if stack else 0,
+            )
+            self.warm_up(cases)
+            self.measure_all(cases, run)
+            if stack is not None and not opts.smoke:
+                if (
+                    opts.many_s > 0
+                    and opts.wanted(MANY)
+                    and any(c.name == "getName" for c in cases)
+                ):
+                    run.many = self.many(cases)
+                time.sleep(SETTLE_S)
+                run.rss_after_mb = worker_rss(stack)
+                if (
+                    opts.storm_s > 0
+                    and opts.wanted(STORM)
+                    and {"getName", "login"} <= {c.name for c in cases}
+                ):
+                    run.storm = self.storm(cases, stack)
+            elif stack is not None:
+                run.rss_after_mb = worker_rss(stack)
+            run.load_after = load_average()
+            run.finished = now()
+            self.log("stopping the stack and removing the scratch database and keys")
+        return run
+
+    def prepare(self, cleanup: contextlib.ExitStack) -> tuple[ScratchDatabase, ScratchRedis]:
+        redis = asyncio.run(ScratchRedis.open(self.opts.redis_url))
+        cleanup.callback(lambda: asyncio.run(redis.remove_keys()))
+        db = asyncio.run(ScratchDatabase.create(self.opts.admin_database_url))
+        cleanup.callback(lambda: asyncio.run(db.drop()))
+        self.log(f"scratch database {db.name}, Redis {redis.url}")
+        return db, redis
+
+    def start_stack(
+        self, cleanup: contextlib.ExitStack, env: dict[str, str], cases: list[Case]
+    ) -> Stack | None:
+        if not any(c.via in (NGINX, DIRECT) for c in cases):
+            return None
+        stack = local_stack(env=env, run_dir=self.run_dir / "stack", workers=self.opts.workers)
+        self.log("starting the stack (gunicorn + nginx)")
+        stack.start()
+        cleanup.callback(stack.stop)
+        self.stack = stack
+        self.urls[NGINX] = stack.base_url
+        self.urls[DIRECT] = stack.api_url
+        return stack
+
+    def start_references(
+        self, cleanup: contextlib.ExitStack, env: dict[str, str], cases: list[Case]
+    ) -> None:
+        vias = {c.via for c in cases}
+        if FIXED in vias:
+            fixed = FixedBodyNginx(self.run_dir / "fixed-nginx")
+            fixed.start()
+            cleanup.callback(fixed.stop)
+            self.urls[FIXED] = fixed.url
+        if UVICORN in vias:
+            plain = PlainUvicorn(self.run_dir / "uvicorn", env)
+            plain.start()
+            cleanup.callback(plain.stop)
+            self.urls[UVICORN] = plain.url

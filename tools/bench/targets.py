@@ -1,0 +1,200 @@
+"""The targets of issue 6 evaluated on one run (met, missed, by how much)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tools.bench.cases import CASES, DIRECT, NGINX
+from tools.bench.results import Run
+
+P99_LIMIT_MS = 300.0
+RSS_AFTER_LIMIT_MB = 70.0
+RSS_STORM_LIMIT_MB = 200.0
+PROBE_P99_LIMIT_MS = 1000.0
+LOGIN_OVERHEAD_MS = 5.0
+TAIL_CONNECTIONS = 256
+STACK_CASES = frozenset(c.name for c in CASES if c.via in (NGINX, DIRECT))
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    name: str
+    value: str
+    goal: str
+    met: bool | None  # None: not measured in this run
+    note: str = ""
+
+
+def _ratio(run: Run, top: str, bottom: str, goal: float, label: str) -> list[Target]:
+    out = []
+    levels = sorted({m.connections for m in run.measurements if m.case == top})
+    for conns in levels:
+        a, b = run.find(top, conns), run.find(bottom, conns)
+        if a is None or b is None or b.rps == 0:
+            continue
+        value = a.rps / b.rps
+        out.append(
+            Target(
+                f"{label} @{conns}",
+                f"{value:.2f}",
+                f">= {goal}",
+                value >= goal,
+                f"{a.rps:,.0f} / {b.rps:,.0f} req/s",
+            )
+        )
+    return out
+
+
+def _login(run: Run) -> list[Target]:
+    logins = [m for m in run.measurements if m.case == "login" and m.runs]
+    if not logins:
+        return []
+    verify = run.argon2_verify_ms
+    lowest = min(logins, key=lambda m: m.connections)
+    limit = verify + LOGIN_OVERHEAD_MS
+    out = [
+        Target(
+            f"login p50 @{lowest.connections}",
+            f"{lowest.p50_ms:.1f} ms",
+            f"<= {limit:.1f} ms",
+            lowest.p50_ms <= limit,
+            f"one argon2id verification = {verify:.1f} ms (+{LOGIN_OVERHEAD_MS:.0f} ms)",
+        )
+    ]
+    cpus = int(str(run.machine.get("nproc", 1)))
+    floor = 0.8 * cpus / (verify / 1000)
+    best = max(logins, key=lambda m: m.rps)
+    out.append(
+        Target(
+            "login throughput",
+            f"{best.rps:.0f} req/s",
+            f">= {floor:.0f} req/s",
+            best.rps >= floor,
+            f"0.8 x {cpus} CPUs / {verify:.1f} ms, best at {best.connections} connections",
+        )
+    )
+    return out
+
+
+def _tails(run: Run) -> list[Target]:
+    at = [
+        m
+        for m in run.measurements
+        if m.connections == TAIL_CONNECTIONS and m.case in STACK_CASES and m.runs
+    ]
+    if not at:
+        return []
+    slow = [m for m in at if m.p99_ms >= P99_LIMIT_MS]
+    worst = max(at, key=lambda m: m.p99_ms)
+    errors = sum(m.non_2xx + m.socket_errors for m in at)
+    failing = [m.case for m in at if m.non_2xx + m.socket_errors]
+    return [
+        Target(
+            f"p99 @{TAIL_CONNECTIONS}, every case",
+            f"{worst.p99_ms:.0f} ms ({worst.case})",
+            f"< {P99_LIMIT_MS:.0f} ms",
+            not slow,
+            "over: " + ", ".join(f"{m.case} {m.p99_ms:.0f} ms" for m in slow) if slow else "",
+        ),
+        Target(
+            f"errors @{TAIL_CONNECTIONS}, every case",
+            str(errors),
+            "0",
+            errors == 0,
+            ", ".join(failing),
+        ),
+    ]
+
+
+def _memory(run: Run) -> list[Target]:
+    out = []
+    if run.rss_after_mb:
+        worst = max(run.rss_after_mb)
+        out.append(
+            Target(
+                "worker RSS after the run",
+                f"{worst:.0f} MB",
+                f"<= {RSS_AFTER_LIMIT_MB:.0f} MB",
+                worst <= RSS_AFTER_LIMIT_MB,
+                "per worker: " + ", ".join(f"{x:.0f}" for x in run.rss_after_mb),
+            )
+        )
+    storm = run.storm
+    if storm is not None and storm.error is None and storm.max_rss_mb:
+        worst = max(storm.max_rss_mb)
+        out.append(
+            Target(
+                f"login storm ({storm.connections} conns, {storm.duration_s:.0f} s) worker RSS",
+                f"{worst:.0f} MB",
+                f"<= {RSS_STORM_LIMIT_MB:.0f} MB",
+                worst <= RSS_STORM_LIMIT_MB,
+                f"login {storm.login.rps:.0f} req/s" if storm.login else "",
+            )
+        )
+        probe = storm.probe
+        if probe is not None:
+            ok = (
+                probe.requests > 0
+                and probe.non_2xx + probe.socket_errors == 0
+                and probe.p99_ms < PROBE_P99_LIMIT_MS
+            )
+            out.append(
+                Target(
+                    f"{storm.probe_case} during the storm",
+                    f"{probe.rps:.0f} req/s, "
+                    f"p99 {probe.p99_ms:.0f} ms, "
+                    f"{probe.non_2xx + probe.socket_errors} errors",
+                    f"answers, 0 errors, p99 < {PROBE_P99_LIMIT_MS:.0f} ms",
+                    ok,
+                )
+            )
+    elif storm is not None:
+        out.append(Target("login storm", "failed", "runs", False, storm.error or ""))
+    return out
+
+
+def _many(run: Run) -> list[Target]:
+    many = run.many
+    if many is None:
+        return []
+    if many.result is None:
+        return [
+            Target(
+                f"{many.case} @{many.connections}", "failed", "0 errors", False, many.error or ""
+            )
+        ]
+    r = many.result
+    errors = r.non_2xx + r.socket_errors
+    return [
+        Target(
+            f"{many.case.split('-')[0]} @{many.connections} for {many.duration_s:.0f} s",
+            f"{errors} errors",
+            "0 errors",
+            errors == 0 and r.requests > 0,
+            f"{r.rps:,.0f} req/s, p50 {r.p50_ms:.0f} ms, p99 {r.p99_ms:.0f} ms",
+        )
+    ]
+
+
+def targets(run: Run) -> list[Target]:
+    return [
+        # The proxy's own cost: the same request through nginx (cache bypassed) and direct.
+        *_ratio(run, "hello-uncached", "hello-direct", 0.9, "hello nginx (uncached) / direct"),
+        *_ratio(run, "hello", "ref-fixed", 0.5, "hello nginx (cached) / nginx fixed body"),
+        *_ratio(run, "getName", "hello-uncached", 0.5, "getName / hello nginx uncached"),
+        *_login(run),
+        *_tails(run),
+        *_memory(run),
+        *_many(run),
+    ]
+
+
+def informational(run: Run) -> list[Target]:
+    """Context for the targets, no goal of their own."""
+    return [
+        *_ratio(run, "hello", "hello-direct", 0.0, "hello nginx (cached) / direct"),
+        *_ratio(
+            run, "hello-uncached", "ref-uvicorn", 0.0, "hello nginx (uncached) / plain uvicorn"
+        ),
+        *_ratio(run, "hello-direct", "ref-uvicorn", 0.0, "hello gunicorn / plain uvicorn"),
+    ]

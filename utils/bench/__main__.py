@@ -1,3 +1,0 @@
-from utils.bench.cli import main
-
-raise SystemExit(main())
