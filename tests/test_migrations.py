@@ -18,6 +18,7 @@ from asgi_lifespan import LifespanManager
 from fastapi import APIRouter
 
 from app.dependencies import PoolDep
+from app.schema import newest_migration
 from main import create_app
 from tests.conftest import RunningApp, http_client, make_settings
 from tests.services import ADMIN_URL, ROOT, TestDatabase, TestRedis, as_app_user, with_database
@@ -225,3 +226,15 @@ async def test_the_same_table_with_its_grant_serves_the_request(
     grant = "GRANT SELECT, INSERT, UPDATE, DELETE ON notes TO app_user;"
     status, body = await _request_notes(scratch_url, redis_db, tmp_path, grant=grant)
     assert (status, body) == (200, '{"notes":0}')
+
+
+def test_the_app_expects_the_newest_migration_file(tmp_path: Path) -> None:
+    for name in ("20260101000000_a.sql", "20261231235959_c.sql", "20260601000000_b.sql"):
+        (tmp_path / name).write_text("-- migrate:up\n-- migrate:down\n")
+    assert newest_migration(tmp_path) == "20261231235959"
+    assert newest_migration() == max(p.name.split("_")[0] for p in MIGRATIONS_DIR.glob("*.sql"))
+
+
+def test_a_missing_migrations_folder_is_an_error_at_start_up(tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError, match="no migrations"):
+        newest_migration(tmp_path)
