@@ -38,6 +38,9 @@ COPY --from=build /opt/venv /opt/venv
 COPY main.py constants.py version.py gunicorn.py.ini ./
 COPY app ./app
 COPY utils ./utils
+# The migrations: the `migrate` one-shot runs dbmate on them, and the app compares the newest
+# one with the database's schema_migrations (readiness).
+COPY db ./db
 USER 10001:10001
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \

@@ -7,6 +7,7 @@ COMPOSE_DEV := docker compose -f compose.yaml
 COMPOSE_PROD := docker compose -f compose.yaml -f compose.prod.yaml --env-file .env.prod
 
 .PHONY: help install dev prod local test lint fmt clean create-user bench fuzz chaos chaos-overload
+.PHONY: migrate migration
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -29,6 +30,13 @@ fmt: install ## Format and auto-fix with ruff
 
 local: install ## nginx + gunicorn on the host against .env.local's PostgreSQL/Redis (no Docker)
 	$(RUN) python -m tools.devstack.local
+
+migrate: install ## Apply pending migrations (db/migrations) as DATABASE_OWNER_URL of .env.local (ENV_FILE)
+	$(RUN) python -m tools.devstack.migrate
+
+migration: install ## Create the next migration file: make migration NAME=add_x (docs/migrations.md)
+	@test -n "$(NAME)" || { echo "usage: make migration NAME=add_x"; exit 2; }
+	$(RUN) dbmate --migrations-dir db/migrations new "$(NAME)"
 
 # Docker targets say plainly when there is no engine to talk to.
 DOCKER_REQUIRED = @docker info >/dev/null 2>&1 && docker compose version >/dev/null 2>&1 || { \

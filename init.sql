@@ -1,5 +1,7 @@
--- Schema of the users service. Idempotent: safe to run on every start and twice in a row.
--- Loaded by the PostgreSQL container on first start, by `make local` and by the tests.
+-- The complete current schema of the users service, in one readable file. It is not what runs:
+-- databases are built and changed by the migrations in db/migrations (`make migrate`, see
+-- docs/migrations.md). tests/test_migrations.py fails when this file and the migrated schema
+-- differ, so a migration comes with its edit here. Idempotent, like the baseline migration.
 
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
 

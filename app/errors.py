@@ -110,6 +110,14 @@ async def _client_gone(request: Request, exc: Exception) -> Response:
     return Response(status_code=499)
 
 
+async def _missing_privilege(request: Request, exc: Exception) -> JSONResponse:
+    # A table the app role was not granted (a migration without its GRANT): the deployment's
+    # mistake, not the client's. The log says what was refused; the answer carries no SQL.
+    logger.error("database refused the app role: %s; grant it in a migration", exc)
+    body = {"detail": "Internal server error: the service lacks a database permission"}
+    return JSONResponse(body, status_code=500, headers=NO_STORE)
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     logger.exception("unhandled error")
     return JSONResponse({"detail": "Internal server error"}, status_code=500, headers=NO_STORE)
@@ -126,4 +134,5 @@ def install_error_handlers(app: FastAPI) -> None:
         app.add_exception_handler(redis_exc, _redis_down)
     for pg_exc in POSTGRES_UNAVAILABLE:
         app.add_exception_handler(pg_exc, _postgres_down)
+    app.add_exception_handler(asyncpg.InsufficientPrivilegeError, _missing_privilege)
     app.add_exception_handler(Exception, _unexpected)

@@ -15,6 +15,7 @@ from app.auth.sessions import SessionStore
 from app.connections import open_pool, open_redis
 from app.errors import POSTGRES_UNAVAILABLE
 from app.events.background import start_outbox_relay, stop_outbox_relay
+from app.schema import SchemaCheck, newest_migration
 from app.settings import Settings
 from app.state import AppState
 from app.user.accounts import ensure_user
@@ -31,6 +32,7 @@ Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[dict[str, AppState]]]
 def build_lifespan(settings: Settings) -> Lifespan:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, AppState]]:
+        schema = SchemaCheck(newest_migration())  # before any connection: no db/ -> no start
         pool = await open_pool(settings)
         redis = open_redis(settings)
         hasher = PasswordHasherService(settings)
@@ -47,6 +49,7 @@ def build_lifespan(settings: Settings) -> Lifespan:
                 max_failures=settings.login_max_failures,
                 window_seconds=settings.login_failure_window_seconds,
             ),
+            schema=schema,
         )
         if settings.seed_demo_user:
             await _seed_demo_user(state)

@@ -35,7 +35,8 @@ class Settings(BaseSettings):
     api_port: int = Field(default=8000, ge=1, le=65535)
     http_port: int = Field(default=8080, ge=1, le=65535)
 
-    database_url: SecretStr = SecretStr("postgresql://postgres@127.0.0.1:5432/app")
+    # The least-privilege role even by default; the schema owner is for migrations only.
+    database_url: SecretStr = SecretStr("postgresql://app_user@127.0.0.1:5432/app")
     db_pool_min_size: int = Field(default=2, ge=0)
     db_pool_max_size: int = Field(default=10, ge=1)
     db_connect_timeout: float = Field(default=2.0, gt=0)

@@ -44,7 +44,7 @@ async def redis_db() -> AsyncIterator[TestRedis]:
 def make_settings(database: TestDatabase, redis_db: TestRedis, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "environment": "development",
-        "database_url": database.url,
+        "database_url": database.app_url,
         "redis_url": redis_db.url,
         "access_log": False,
         "seed_demo_user": False,

@@ -35,7 +35,7 @@ from tests.events_helpers import (
     unique_stream,
     wait_until,
 )
-from tests.services import TestDatabase, TestRedis
+from tests.services import TestDatabase, TestRedis, as_app_user
 from tests.throwaway import ThrowawayPostgres, ThrowawayRedis
 from utils.redis.redis import close_redis
 
@@ -422,7 +422,7 @@ async def test_relay_survives_postgres_going_down_and_back(
         server.start()
         await TestDatabase(name="postgres", url=server.url).load_schema()
         settings = make_settings(
-            events_db, redis_db, database_url=server.url, events_stream=stream,
+            events_db, redis_db, database_url=as_app_user(server.url), events_stream=stream,
             outbox_poll_interval_seconds=0.2,
         )  # fmt: skip
         relay = fast_relay(settings, state.redis)

@@ -28,7 +28,7 @@ CLIENT_TIMEOUT = 20.0
 def stack_env(database: TestDatabase, redis_db: TestRedis, **extra: str) -> dict[str, str]:
     return {
         "ENVIRONMENT": "development",
-        "DATABASE_URL": database.url,
+        "DATABASE_URL": database.app_url,
         "REDIS_URL": redis_db.url,
         "SEED_DEMO_USER": "false",
         "ACCESS_LOG": "true",

@@ -64,3 +64,12 @@ def compose_request_ids_by_container(service: str) -> dict[str, set[str]]:
             continue
         found.setdefault(container.strip(), set()).add(str(entry.get("request_id")))
     return found
+
+
+def compose_psql(sql: str) -> str:
+    """`sql` run by psql as the superuser inside the postgres container (database `app`)."""
+    if not COMPOSE:
+        raise RuntimeError("E2E_BASE_URL without E2E_COMPOSE: no way to reach the database")
+    command = [*COMPOSE, "exec", "-T", "postgres", "psql", "-U", "postgres", "-d", "app"]
+    command += ["--no-psqlrc", "-AtF", ",", "-v", "ON_ERROR_STOP=1", "-c", sql]
+    return subprocess.run(command, text=True, check=True, capture_output=True).stdout

@@ -10,21 +10,23 @@ import pytest
 from dotenv import dotenv_values
 
 from app.settings import Settings
-from tests.services import ADMIN_URL, with_database
+from tests.services import ADMIN_URL, as_app_user, with_database
 from tools.devstack.nginx import ROOT
-from tools.devstack.schema import ensure_database
+from tools.devstack.schema import prepare_database
 from tools.devstack.smoke import throwaway_env
 
 
-async def test_make_local_creates_the_database_and_loads_the_schema_once() -> None:
+async def test_make_migrate_creates_the_database_and_a_second_run_applies_nothing() -> None:
     name = f"test_local_{secrets.token_hex(4)}"
     url = with_database(ADMIN_URL, name)
     try:
-        await ensure_database(url)
-        await ensure_database(url)  # a second start finds everything in place
-        conn = await asyncpg.connect(url)
+        first = await prepare_database(url, as_app_user(url))
+        second = await prepare_database(url, as_app_user(url))
+        assert "Applying: " in first
+        assert "Applying" not in second
+        conn = await asyncpg.connect(as_app_user(url))  # app_user can log in and read
         try:
-            assert await conn.fetchval("SELECT to_regclass('public.users')::text") == "users"
+            assert await conn.fetchval("SELECT count(*) FROM users") == 0
         finally:
             await conn.close()
     finally:

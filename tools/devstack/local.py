@@ -1,25 +1,23 @@
 """`make local`: nginx + gunicorn (+ the echo service) on the host, in the foreground.
 
 Settings come from ENV_FILE (default `.env.local`) with real environment variables winning, as
-in the app. The database named in DATABASE_URL is created when missing, `init.sql` is loaded
-when the schema is missing, and the app seeds the demo user (SEED_DEMO_USER). Ctrl-C or SIGTERM
+in the app. First the pending migrations run as the schema owner (DATABASE_OWNER_URL; the
+database is created when missing, `make migrate`); then the app connects as app_user
+(DATABASE_URL) and seeds the demo user (SEED_DEMO_USER). Ctrl-C or SIGTERM
 stops nginx, then gunicorn (graceful), then the echo service.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import sys
 import time
 from types import FrameType
-from urllib.parse import urlsplit
-
-import asyncpg
 
 from app.settings import load_settings
-from tools.devstack.schema import ensure_database
+from tools.devstack.migrate import database_urls, run_migrations
+from tools.devstack.schema import MigrationError
 from tools.devstack.stack import LocalStack, StackError
 
 
@@ -35,11 +33,16 @@ def main() -> int:
     os.environ.setdefault("ENV_FILE", ".env.local")
     settings = load_settings()
     try:
-        asyncio.run(ensure_database(settings.database_url.get_secret_value()))
-    except (OSError, asyncpg.PostgresError) as exc:
-        host = urlsplit(settings.database_url.get_secret_value()).hostname
-        print(f"PostgreSQL on {host} is not usable ({type(exc).__name__}: {exc}).", file=sys.stderr)
-        print("Start it, or set DATABASE_URL (it overrides .env.local).", file=sys.stderr)
+        migrated = run_migrations(database_urls())
+    except MigrationError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    if not migrated:
+        print(
+            "Start PostgreSQL, or set DATABASE_OWNER_URL and DATABASE_URL"
+            " (they override .env.local).",
+            file=sys.stderr,
+        )
         return 1
     echo_port = int(os.environ.get("ECHO_PORT", "9000"))
     stack = LocalStack(

@@ -1,6 +1,7 @@
 """`make docker-smoke`: build the image, start the production stack (compose.yaml +
 compose.prod.yaml) with throwaway secrets, run the end-to-end tests against its nginx, tear it
-down with its volumes.
+down with its volumes. The stack's one-shot `migrate` service builds the schema before the api
+starts; tests/e2e/test_roles.py checks in pg_stat_activity that the app connects as app_user.
 
 The secrets come from .env.prod with every CHANGE_ME_* placeholder replaced by a random value
 (the app refuses placeholders in production, so the stack would not start with them). The stack
