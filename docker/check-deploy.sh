@@ -2,7 +2,8 @@
 # Static checks of the deployment files (`make check-deploy`, called by .ci/run):
 #   compose files and their merges against the Compose Specification schema, `docker compose
 #   config -q`, hadolint on the Dockerfile, `nginx -t` on the rendered nginx.conf (host nginx,
-#   and the nginx image through its own envsubst entrypoint when a Docker Engine answers).
+#   and the nginx image through its own envsubst entrypoint when a Docker Engine answers), the
+#   Kubernetes overlays rendered and validated offline.
 # None of them needs a running daemon except the last; the tools come from docker-standins
 # (its bin folder is used even when `docker-standins up` could not start an engine).
 set -euo pipefail
@@ -47,6 +48,23 @@ step "hadolint Dockerfile (no warnings)"
 hadolint --failure-threshold info Dockerfile && ok
 step "nginx -t on the rendered nginx.conf (host nginx)"
 "${UV:-uv}" run --frozen python -m tools.devstack.nginx --check "$out/nginx" >/dev/null && ok
+
+# Kubernetes (deploy/k8s, docs/kubernetes.md): both overlays render with kubectl's kustomize and
+# every object validates, strictly (unknown fields are errors), against the pinned version.
+K8S_VERSION=${K8S_VERSION:-1.34.0}
+run=("${UV:-uv}" run --frozen)
+step "deploy/k8s/base/files equal nginx.conf and static/"
+deploy/k8s/sync.sh --check && ok
+# The dev overlay's Secret reads the git-ignored secrets.env: render a copy with the sample.
+rm -rf "$out/k8s" && cp -R deploy/k8s "$out/k8s"
+cp "$out/k8s/overlays/dev/secrets.env.example" "$out/k8s/overlays/dev/secrets.env"
+for overlay in dev prod; do
+	step "kubectl kustomize overlays/$overlay"
+	"${run[@]}" kubectl kustomize "$out/k8s/overlays/$overlay" >"$out/k8s-$overlay.yaml" && ok
+	step "kubernetes-validate --strict $overlay (Kubernetes $K8S_VERSION)"
+	"${run[@]}" kubernetes-validate --strict --quiet --kubernetes-version "$K8S_VERSION" \
+		"$out/k8s-$overlay.yaml" && ok
+done
 
 if docker info >/dev/null 2>&1; then
 	step "nginx -t in the nginx image (its envsubst entrypoint)"
