@@ -90,6 +90,8 @@ def test_every_pod_is_non_root_read_only_without_privileges(objects: list[Object
         assert pod["securityContext"]["runAsNonRoot"] is True, name
         assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}, name
         assert pod["automountServiceAccountToken"] is False, name
+        # Service links would set API_PORT=tcp://..., REDIS_PORT=... that Settings would read.
+        assert pod["enableServiceLinks"] is False, name
         for container in pod["containers"]:
             context = container["securityContext"]
             assert context["readOnlyRootFilesystem"] is True, name
@@ -286,3 +288,11 @@ def test_a_pod_without_a_policy_of_its_own_accepts_nothing_and_reaches_only_dns(
         assert _who_reaches(objects, INTRUDER, port) == set()
         assert not allowed(objects, Connection(EXTERNAL, INTRUDER, port))
         assert not allowed(objects, Connection(INTRUDER, EXTERNAL, port))
+
+
+def test_every_image_has_an_explicit_tag(objects: list[Object]) -> None:
+    for name, template in pod_templates(objects):
+        for container in template["spec"]["containers"]:
+            image = container["image"]
+            assert ":" in image.rsplit("/", 1)[-1] or "@sha256:" in image, (name, image)
+            assert not image.endswith(":latest"), (name, image)
