@@ -4,7 +4,7 @@
 #   deploy/k8s/sync.sh          copy nginx.conf and static/ into base/files/ (after editing them)
 #   deploy/k8s/sync.sh --check  fail if a copy differs (`make check-deploy`, CI)
 # A new file under static/ also needs its line in base/kustomization.yaml (nginx-static) and
-# base/nginx.yaml (the volume's items); tests/test_k8s_manifests.py says which are missing.
+# base/nginx.yaml (the volume's items); tests/k8s/test_gateway.py says which are missing.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 files="$root/deploy/k8s/base/files"

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
 OVERLAYS = ("dev", "prod")
 
@@ -119,3 +119,10 @@ def allowed(objects: list[Object], connection: Connection) -> bool:
     return _direction_allows(policies, "Egress", c.source, c.destination, c.port) and (
         _direction_allows(policies, "Ingress", c.destination, c.source, c.port)
     )
+
+
+def container(objects: list[Object], kind: str, name: str) -> dict[str, Any]:
+    """The first container of a workload's pod template."""
+    pod = find(objects, kind, name)["spec"]["template"]["spec"]
+    first: dict[str, Any] = pod["containers"][0]
+    return first
