@@ -82,3 +82,21 @@ def test_the_api_gets_its_own_credentials_from_the_secret_and_not_the_owners(
     # Every setting in the ConfigMap is one the app (or gunicorn.py.ini) reads.
     known = {name.upper() for name in Settings.model_fields} | {"FORWARDED_ALLOW_IPS"}
     assert config.keys() <= known
+
+
+def test_the_rendered_settings_start_the_app_in_the_overlays_environment(
+    objects: list[Object], overlay: str
+) -> None:
+    config = find(objects, "ConfigMap", "app-config")["data"]
+    # Real-looking secrets: production refuses placeholders, which is tested elsewhere.
+    secrets = {
+        "database_url": "postgresql://app_user:s3cret-Db-pass@db:5432/app",
+        "redis_url": "redis://:s3cret-Redis-pass@redis:6379/0",
+        "gateway_secret": "a-real-gateway-secret-value",
+    }
+    values = {key.lower(): value for key, value in config.items()}
+    # The values alone: model_validate reads no environment and no dotenv file.
+    settings = Settings.model_validate(values | secrets)
+    assert settings.is_production == (overlay == "prod")
+    assert settings.show_docs == (overlay == "dev")
+    assert settings.seed_demo_user == (overlay == "dev")
