@@ -76,7 +76,21 @@ if docker info >/dev/null 2>&1; then
 		-e ECHO_UPSTREAM=127.0.0.1:9000 nginx nginx -t -p /var/cache/nginx/ >"$out/nginx-image.log" 2>&1 \
 		|| { cat "$out/nginx-image.log"; exit 1; }
 	ok
+	# The Kubernetes pod's way (deploy/k8s/nginx_pod_args.py reads it from the rendered prod
+	# Deployment): its user, read-only root, emptyDirs, the ConfigMap's files; the Service names
+	# point at the loopback so `nginx -t` can resolve them.
+	step "nginx -t in the nginx image as the Kubernetes pod runs it"
+	rm -rf "$out/nginx-pod" && mkdir -p "$out/nginx-pod"
+	mapfile -t pod_args < <("${run[@]}" python deploy/k8s/nginx_pod_args.py \
+		"$out/k8s-prod.yaml" deploy/k8s/base "$PWD/$out/nginx-pod")
+	# -T: test and print the configuration; it must be the template rendered with the pod's
+	# values (the image's default nginx.conf would pass `nginx -t` as well).
+	docker run --rm --add-host api:127.0.0.1 --add-host echo:127.0.0.1 "${pod_args[@]}" -T \
+		>"$out/nginx-pod.log" 2>&1 || { cat "$out/nginx-pod.log"; exit 1; }
+	grep -q 'X-Gateway-Secret "check-only"' "$out/nginx-pod.log" \
+		|| { echo "the rendered nginx.conf is not the template:"; cat "$out/nginx-pod.log"; exit 1; }
+	ok
 else
-	echo "  (no Docker Engine answers: the nginx image check is skipped)"
+	echo "  (no Docker Engine answers: the nginx image checks are skipped)"
 fi
 echo "check-deploy: all checks passed"
