@@ -63,7 +63,7 @@ docker-smoke: install ## Build, run the prod stack with throwaway secrets, e2e t
 	$(DOCKER_REQUIRED)
 	$(RUN) python -m tools.devstack.smoke
 
-check-deploy: install ## Compose schema + config, hadolint, nginx -t on the rendered nginx.conf
+check-deploy: install ## Compose schema + config, hadolint, nginx -t, Kubernetes overlays (kustomize + kubernetes-validate)
 	UV=$(UV) docker/check-deploy.sh
 
 bench: install ## Benchmark nginx -> gunicorn with wrk (~12 min; ARGS="--smoke", "--cases hello,getName")
