@@ -2,17 +2,21 @@
 
 Settings come from ENV_FILE (default `.env.local`) with real environment variables winning, as
 in the app. The database named in DATABASE_URL is created when missing, `init.sql` is loaded
-when the schema is missing, and the app seeds the demo user (SEED_DEMO_USER). Ctrl-C or SIGTERM
-stops nginx, then gunicorn (graceful), then the echo service.
+when the schema is missing, and the app seeds the demo user (SEED_DEMO_USER). Ctrl-C, SIGTERM
+or SIGHUP (its terminal closed) stops nginx, then gunicorn (graceful), then the echo service;
+if the runner is killed outright, the kernel sends them SIGTERM (docs/development.md).
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import contextlib
 import os
 import signal
 import sys
 import time
+from pathlib import Path
 from types import FrameType
 from urllib.parse import urlsplit
 
@@ -21,6 +25,9 @@ import asyncpg
 from app.settings import load_settings
 from tools.devstack.schema import ensure_database
 from tools.devstack.stack import LocalStack, StackError
+
+# SIGHUP: the terminal was closed. Its children run in sessions of their own and would not hear.
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 class _Stop(Exception):
@@ -31,7 +38,16 @@ def _raise_stop(signum: int, frame: FrameType | None) -> None:
     raise _Stop(signal.Signals(signum).name)
 
 
+def _say(message: str) -> None:
+    """stderr, unless it is gone (SIGHUP: the terminal was closed): stopping matters more."""
+    with contextlib.suppress(OSError):
+        print(message, file=sys.stderr, flush=True)
+
+
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--run-dir", type=Path, default=Path("run/local"), help="config, cache")
+    run_dir: Path = parser.parse_args().run_dir
     os.environ.setdefault("ENV_FILE", ".env.local")
     settings = load_settings()
     try:
@@ -48,9 +64,11 @@ def main() -> int:
         api_port=settings.api_port,
         echo_port=echo_port,
         log_to_files=False,  # logs stream to this terminal
+        run_dir=run_dir,
+        die_with_runner=True,
     )
-    signal.signal(signal.SIGTERM, _raise_stop)
-    signal.signal(signal.SIGINT, _raise_stop)
+    for stop_signal in _STOP_SIGNALS:
+        signal.signal(stop_signal, _raise_stop)
     try:
         stack.start()
         print(
@@ -62,18 +80,18 @@ def main() -> int:
         )
         while stack.all_running():
             time.sleep(0.5)
-        print("a process of the stack exited; stopping the rest", file=sys.stderr)
+        _say("a process of the stack exited; stopping the rest")
         return 1
     except _Stop as stop:
-        print(f"\n{stop}: stopping nginx, then gunicorn", file=sys.stderr)
+        _say(f"\n{stop}: stopping nginx, then gunicorn")
         return 0
     except StackError as exc:
-        print(exc, file=sys.stderr)
+        _say(str(exc))
         return 1
     finally:
         # A second Ctrl-C must not interrupt the orderly stop.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        for stop_signal in _STOP_SIGNALS:
+            signal.signal(stop_signal, signal.SIG_IGN)
         stack.stop()
 
 
