@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.services import ROOT, TestDatabase, TestRedis
@@ -66,7 +67,9 @@ def _listening(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def start_runner(database: TestDatabase, redis_db: TestRedis, folder: Path) -> Runner:
+def start_runner(
+    database: TestDatabase, redis_db: TestRedis, folder: Path, **overrides: str
+) -> Runner:
     ports = (processes.free_port(), processes.free_port(), processes.free_port())
     env = {
         **os.environ,
@@ -80,6 +83,7 @@ def start_runner(database: TestDatabase, redis_db: TestRedis, folder: Path) -> R
         "SEED_DEMO_USER": "false",
         "GATEWAY_SECRET": secrets.token_urlsafe(16),
         "EVENTS_STREAM": f"events:e2e:{secrets.token_hex(4)}",
+        **overrides,
     }
     output = folder / "runner.log"
     # Under the project (like run/e2e): nginx workers run as `nobody` when we are root, and a
@@ -140,12 +144,14 @@ def shared_runner(
     stop_leftovers(started, pids)
 
 
-def assert_everything_stops(runner: Runner, pids: list[int], sig: signal.Signals) -> None:
+def assert_everything_stops(
+    runner: Runner, pids: list[int], sig: signal.Signals, *more_ports: int
+) -> None:
     start = time.monotonic()
     runner.process.send_signal(sig)
     while time.monotonic() - start < GRACEFUL_TIMEOUT:
         alive = [pid for pid in pids if _alive(pid)]
-        listening = [port for port in runner.ports if _listening(port)]
+        listening = [port for port in [*runner.ports, *more_ports] if _listening(port)]
         if not alive and not listening:
             return
         time.sleep(0.1)
@@ -181,3 +187,32 @@ def test_gunicorn_starts_without_a_config_file_warning(shared_runner: Runner) ->
     assert "Starting gunicorn" in output
     assert "WARNING" not in output.upper().split("STARTING GUNICORN")[0]
     assert "valid Python extension" not in output
+
+
+def test_without_services_the_runner_brings_private_ones_that_die_with_it(
+    database: TestDatabase, redis_db: TestRedis, tmp_path: Path
+) -> None:
+    """A machine with no PostgreSQL or Redis (closed ports): the stack serves a login (database
+    and Redis at work), and a killed runner takes the private servers along."""
+    db_port, redis_port = processes.free_port(), processes.free_port()
+    password = secrets.token_urlsafe(12)
+    runner = start_runner(
+        database,
+        redis_db,
+        tmp_path,
+        DATABASE_URL=f"postgresql://postgres@127.0.0.1:{db_port}/app",
+        REDIS_URL=f"redis://127.0.0.1:{redis_port}/0",
+        SEED_DEMO_USER="true",
+        DEMO_USERNAME="demo",
+        DEMO_PASSWORD=password,
+    )
+    pids = runner.descendants()
+    try:
+        assert "private PostgreSQL on 127.0.0.1:" in runner.output.read_text()
+        login = {"username": "demo", "password": password}
+        response = httpx.post(f"http://127.0.0.1:{runner.ports[0]}/login", json=login)
+        assert response.status_code == 200, response.text
+        assert any(_cmdline(pid).startswith("redis-server") for pid in pids)
+        assert_everything_stops(runner, pids, signal.SIGKILL, db_port, redis_port)
+    finally:
+        stop_leftovers(runner, pids)

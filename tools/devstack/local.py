@@ -22,8 +22,11 @@ from urllib.parse import urlsplit
 
 import asyncpg
 
-from app.settings import load_settings
+from app.settings import Settings, load_settings
+from tools.devstack.nginx import ROOT
+from tools.devstack.private import PrivateServices, start_missing
 from tools.devstack.schema import ensure_database
+from tools.devstack.servers import ServerError
 from tools.devstack.stack import LocalStack, StackError
 
 # SIGHUP: the terminal was closed. Its children run in sessions of their own and would not hear.
@@ -50,16 +53,38 @@ def main() -> int:
     run_dir: Path = parser.parse_args().run_dir
     os.environ.setdefault("ENV_FILE", ".env.local")
     settings = load_settings()
+    # Nothing answering at DATABASE_URL / REDIS_URL here: private ones in run/local/services.
     try:
-        asyncio.run(ensure_database(settings.database_url.get_secret_value()))
+        services = start_missing(
+            settings.database_url.get_secret_value(),
+            settings.redis_url.get_secret_value(),
+            folder=ROOT / run_dir / "services",
+            stopped_when="with make local",
+        )
+    except ServerError as exc:
+        _say(str(exc))
+        return 1
+    try:
+        return _serve(settings, services, run_dir)
+    finally:
+        services.stop()
+
+
+def _serve(settings: Settings, services: PrivateServices, run_dir: Path) -> int:
+    try:
+        asyncio.run(ensure_database(services.database_url))
     except (OSError, asyncpg.PostgresError) as exc:
-        host = urlsplit(settings.database_url.get_secret_value()).hostname
+        host = urlsplit(services.database_url).hostname
         print(f"PostgreSQL on {host} is not usable ({type(exc).__name__}: {exc}).", file=sys.stderr)
         print("Start it, or set DATABASE_URL (it overrides .env.local).", file=sys.stderr)
         return 1
     echo_port = int(os.environ.get("ECHO_PORT", "9000"))
     stack = LocalStack(
-        env={"GATEWAY_SECRET": settings.gateway_secret.get_secret_value()},
+        env={
+            "GATEWAY_SECRET": settings.gateway_secret.get_secret_value(),
+            "DATABASE_URL": services.database_url,
+            "REDIS_URL": services.redis_url,
+        },
         http_port=settings.http_port,
         api_port=settings.api_port,
         echo_port=echo_port,

@@ -49,6 +49,13 @@ def signal_when_parent_dies(sig: int) -> Callable[[], None] | None:
     return preexec
 
 
+def listening(host: str, port: int) -> bool:
+    """Whether something accepts TCP connections at host:port right now."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        sock.settimeout(1.0)
+        return sock.connect_ex((host, port)) == 0
+
+
 def spawn(
     argv: Sequence[str],
     *,
@@ -56,9 +63,11 @@ def spawn(
     cwd: Path,
     log: Path | None,
     die_with_parent: int | None = None,
+    user: str | None = None,
 ) -> subprocess.Popen[bytes]:
     """Start `argv`; its output goes to `log` (appended), or to our own stdout when None.
-    `die_with_parent`: the signal the child gets when we die (see signal_when_parent_dies)."""
+    `die_with_parent`: the signal the child gets when we die (see signal_when_parent_dies);
+    `user`: run as this user (we are root), switched before that setting is made."""
     out = open(log, "ab") if log is not None else None  # noqa: SIM115 (the child keeps it)
     preexec = signal_when_parent_dies(die_with_parent) if die_with_parent else None
     try:
@@ -71,6 +80,7 @@ def spawn(
             stderr=subprocess.STDOUT if out is not None else None,
             start_new_session=True,
             preexec_fn=preexec,  # between fork and exec: prctl and getppid, nothing else
+            user=user,
         )
     finally:
         if out is not None:
