@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import pwd
 import signal
 import socket
 import subprocess
@@ -81,6 +82,9 @@ def spawn(
             start_new_session=True,
             preexec_fn=preexec,  # between fork and exec: prctl and getppid, nothing else
             user=user,
+            # That user's own group only, not ours (root's).
+            group=pwd.getpwnam(user).pw_gid if user else None,
+            extra_groups=[] if user else None,
         )
     finally:
         if out is not None:
