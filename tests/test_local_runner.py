@@ -5,6 +5,7 @@ Each runner gets free ports, its own run folder and the session's scratch databa
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -140,7 +141,9 @@ def shared_runner(
     started = start_runner(database, redis_db, tmp_path_factory.mktemp("runner"))
     pids = started.descendants()
     yield started
-    started.process.send_signal(signal.SIGINT)
+    started.process.send_signal(signal.SIGINT)  # the orderly stop, then a check for leftovers
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        started.process.wait(60)
     stop_leftovers(started, pids)
 
 
