@@ -98,6 +98,8 @@ def start_runner(
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # like a terminal's job: our signals only
+            # A killed test session (a timeout) takes its runner along.
+            preexec_fn=processes.signal_when_parent_dies(signal.SIGTERM),
         )
     runner = Runner(process, ports, output, run_dir)
 
