@@ -12,7 +12,8 @@ COMPOSE_PROD := docker compose -f compose.yaml -f compose.prod.yaml --env-file .
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-install: ## Create .venv from the lock file (installs uv first if it is missing)
+install: ## System tools when missing (tools/setup/system-packages.sh), then .venv from the lock file
+	@tools/setup/system-packages.sh
 	@command -v $(UV) >/dev/null 2>&1 || python3 -m pip install --quiet uv
 	$(UV) sync --frozen
 

@@ -18,7 +18,12 @@ from app.settings import Settings
 from app.state import AppState
 from app.user.accounts import create_user
 from main import create_app
-from tests.services import ServiceUnavailable, TestDatabase, TestRedis
+from tests.services import PRIVATE_SERVICES, ServiceUnavailable, TestDatabase, TestRedis
+
+
+def pytest_report_header() -> list[str]:
+    """The line saying that private PostgreSQL/Redis instances serve this session, if they do."""
+    return [PRIVATE_SERVICES.note] if PRIVATE_SERVICES.note else []
 
 
 @pytest.fixture(scope="session")

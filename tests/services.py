@@ -21,6 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import redis.asyncio as aioredis
 
+from tools.devstack.private import for_test_session
 from tools.devstack.schema import APP_ROLE, migrate, set_app_password
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,6 +29,9 @@ ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 # app_user's password, the same as .env.local's: tests and `make local` set the same one.
 APP_PASSWORD = "local-app-password"
+# Nothing answering there (a machine without them): private instances for this session.
+PRIVATE_SERVICES = for_test_session(ADMIN_URL, REDIS_URL)
+ADMIN_URL, REDIS_URL = PRIVATE_SERVICES.database_url, PRIVATE_SERVICES.redis_url
 
 HOW_TO_START = {
     "postgres": "start it (e.g. `pg_ctlcluster 15 main start`) or set TEST_DATABASE_URL",

@@ -12,21 +12,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from tools.devstack.servers import as_postgres_user, pg_bin
 
-def _pg_bin() -> Path:
-    """PG_BIN, else the directory of `initdb` on PATH, else the newest Debian install."""
-    if "PG_BIN" in os.environ:
-        return Path(os.environ["PG_BIN"])
-    found = shutil.which("initdb")
-    if found:
-        return Path(found).resolve().parent
-    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
-    if not candidates:
-        raise RuntimeError("PostgreSQL server binaries not found: install postgresql or set PG_BIN")
-    return candidates[-1]
-
-
-PG_BIN = _pg_bin()
+PG_BIN = pg_bin()
 
 
 def free_port() -> int:
@@ -87,13 +75,6 @@ class ThrowawayRedis:
             self._process = None
 
 
-def _as_postgres_user(command: list[str]) -> list[str]:
-    """initdb and postgres refuse to run as root; CI runs as root."""
-    if os.geteuid() == 0:
-        return ["runuser", "-u", "postgres", "--", *command]
-    return command
-
-
 class ThrowawayPostgres:
     def __init__(self) -> None:
         self.port = free_port()
@@ -103,7 +84,7 @@ class ThrowawayPostgres:
         if os.geteuid() == 0:
             shutil.chown(self.dir, "postgres", "postgres")
         subprocess.run(
-            _as_postgres_user(
+            as_postgres_user(
                 [
                     str(PG_BIN / "initdb"),
                     "-D",
@@ -123,7 +104,7 @@ class ThrowawayPostgres:
     def start(self) -> None:
         options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off"
         subprocess.run(
-            _as_postgres_user(
+            as_postgres_user(
                 [
                     str(PG_BIN / "pg_ctl"),
                     "-D",
@@ -142,7 +123,7 @@ class ThrowawayPostgres:
 
     def stop(self) -> None:
         subprocess.run(
-            _as_postgres_user(
+            as_postgres_user(
                 [str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"]
             ),
             check=False,
