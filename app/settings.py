@@ -17,9 +17,21 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PLACEHOLDER_MARKERS = ("change-me", "change_me", "changeme", "placeholder")
 
 
+# Secrets shipped for development (the defaults below, .env, .env.local): public, so production
+# refuses a secret that contains one, like a placeholder.
+DEVELOPMENT_SECRETS = ("dev-gateway-secret", "local-gateway-secret", "dev-app-password")
+
+
 def _is_placeholder(value: str) -> bool:
     lowered = value.lower()
     return any(marker in lowered for marker in PLACEHOLDER_MARKERS)
+
+
+def _is_development_default(name: str, value: str) -> bool:
+    default = Settings.model_fields[name].default
+    if isinstance(default, SecretStr) and value == default.get_secret_value():
+        return True
+    return any(known in value for known in DEVELOPMENT_SECRETS)
 
 
 class Settings(BaseSettings):
@@ -108,6 +120,15 @@ class Settings(BaseSettings):
         if bad:
             raise ValueError(
                 f"placeholder secret(s) in production: {', '.join(bad)}; set real values"
+            )
+        known = [
+            name
+            for name, value in secrets.items()
+            if _is_development_default(name.lower(), value.get_secret_value())
+        ]
+        if known:
+            raise ValueError(
+                f"development secret(s) in production: {', '.join(known)}; set real values"
             )
         if self.seed_demo_user:
             raise ValueError("SEED_DEMO_USER must be false in production")

@@ -112,24 +112,48 @@ async def test_error_bodies_carry_no_stack_trace_or_sql(redis_db: TestRedis) -> 
     assert not any(marker in response.text for marker in (*LEAK_MARKERS, "boom"))
 
 
+DEEPLY_NESTED = {"content": b"[" * 5000, "headers": {"Content-Type": "application/json"}}
+DEEPLY_NESTED_OBJECTS = {"content": b'{"a":' * 20_000, "headers": {"Content-Type": "application/json"}}
+
+
 @pytest.mark.parametrize(
-    ("method", "path", "kwargs"),
+    ("method", "path", "kwargs", "status"),
     [
-        ("POST", "/login", {"content": b'{"username": "a", "password": SELECT'}),
-        ("POST", "/login", {"json": {"username": "a' OR 1=1 --", "password": "x" * 2000}}),
-        ("POST", "/setName", {"json": {"name": "\x00"}}),
-        ("GET", "/v1/users/search?q=%00&limit=-1", {}),
-        ("GET", "/no/such/path", {}),
-        ("DELETE", "/getName", {}),
+        ("POST", "/login", {"content": b'{"username": "a", "password": SELECT'}, 422),
+        ("POST", "/login", {"json": {"username": "a' OR 1=1 --", "password": "x" * 2000}}, 422),
+        ("POST", "/setName", {"json": {"name": "\x00"}}, 422),
+        ("POST", "/setName", {"json": {"name": "x" * 2000}}, 422),
+        ("GET", "/v1/users/search?q=%00&limit=-1", {}, 422),
+        ("GET", "/no/such/path", {}, 404),
+        ("DELETE", "/getName", {}, 405),
     ],
 )
 async def test_client_errors_are_json_without_internals_or_echoed_input(
-    client: httpx.AsyncClient, method: str, path: str, kwargs: dict[str, object]
+    client: httpx.AsyncClient,
+    make_user: UserFactory,
+    method: str,
+    path: str,
+    kwargs: dict[str, object],
+    status: int,
 ) -> None:
-    response = await client.request(method, path, **kwargs)  # type: ignore[arg-type]
-    assert 400 <= response.status_code < 500
+    """Sent with a valid token, so the validation behind authentication runs."""
+    auth = await login(client, await make_user())
+    response = await client.request(method, path, headers=auth, **kwargs)  # type: ignore[arg-type]
+    assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/json")
     assert not any(marker in response.text for marker in (*LEAK_MARKERS, "OR 1=1", "xxxx"))
+
+
+@pytest.mark.parametrize("path", ["/login", "/setName"])
+@pytest.mark.parametrize("body", [DEEPLY_NESTED, DEEPLY_NESTED_OBJECTS], ids=["arrays", "objects"])
+async def test_deeply_nested_json_is_422_on_every_endpoint_with_a_body(
+    client: httpx.AsyncClient, make_user: UserFactory, path: str, body: dict[str, object]
+) -> None:
+    auth = await login(client, await make_user())
+    headers = {**auth, **body["headers"]}  # type: ignore[dict-item]
+    response = await client.post(path, content=body["content"], headers=headers)  # type: ignore[arg-type]
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"] == "Request validation failed"
 
 
 @pytest.fixture

@@ -34,7 +34,8 @@ async def read_credentials(request: Request) -> LoginRequest:
         return LoginRequest.model_validate(data)
     except ValidationError as exc:
         raise RequestValidationError(exc.errors(include_input=False)) from None
-    except ValueError:
+    except (ValueError, RecursionError):
+        # RecursionError: json.loads on deeply nested arrays or objects ('[' * 5000).
         raise RequestValidationError(
             [{"loc": ("body",), "msg": "Body must be a JSON object", "type": "json_invalid"}]
         ) from None
