@@ -84,7 +84,7 @@ def test_production_refuses_the_secrets_of_the_development_env_files(
     monkeypatch.setenv("SEED_DEMO_USER", "false")
     for name in ("DATABASE_URL", "REDIS_URL", "GATEWAY_SECRET"):
         monkeypatch.delenv(name, raising=False)
-    with pytest.raises(ValidationError, match="development secret.*GATEWAY_SECRET"):
+    with pytest.raises(ValidationError, match=r"development secret.*GATEWAY_SECRET"):
         load_settings()
 
 
