@@ -92,6 +92,10 @@ class Settings(BaseSettings):
     demo_username: str = "demo"
     demo_password: SecretStr = SecretStr("demo-password")
 
+    # --- security hardening (docs/security.md) ---
+    # Absolute session lifetime (OWASP ASVS V3.3): renewal never extends a session past it.
+    session_max_lifetime_seconds: int = Field(default=7 * 24 * 3600, ge=1)
+
     @model_validator(mode="before")
     @classmethod
     def _split_origins(cls, data: object) -> object:

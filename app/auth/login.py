@@ -70,7 +70,9 @@ async def login(
         client=request.client.host if request.client else "unknown",
         client_gone=request.is_disconnected,
     )
-    body = TokenResponse(access_token=token, expires_in=state.settings.session_ttl_seconds)
+    settings = state.settings
+    lifetime = min(settings.session_ttl_seconds, settings.session_max_lifetime_seconds)
+    body = TokenResponse(access_token=token, expires_in=lifetime)
     return JSONResponse(
         body.model_dump(),
         headers={AUTHORIZATION_HEADER: f"{BEARER_SCHEME} {token}", "Cache-Control": NO_STORE},
