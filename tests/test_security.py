@@ -112,6 +112,39 @@ async def test_error_bodies_carry_no_stack_trace_or_sql(redis_db: TestRedis) -> 
     assert not any(marker in response.text for marker in (*LEAK_MARKERS, "boom"))
 
 
+async def test_a_login_whose_record_step_fails_leaves_no_session(redis_db: TestRedis) -> None:
+    """The login's outbox event cannot be written: the client gets an error, and the session
+    made just before is deleted again (no event may describe a login nobody got)."""
+    db = await TestDatabase.create()
+    try:
+        conn = await asyncpg.connect(db.url)
+        try:
+            await conn.execute(
+                "CREATE FUNCTION refuse_event() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+                " RAISE EXCEPTION 'outbox refused'; END $$;"
+                " CREATE TRIGGER refuse_event BEFORE INSERT ON outbox"
+                " FOR EACH ROW EXECUTE FUNCTION refuse_event();"
+            )
+        finally:
+            await conn.close()
+        async with running(make_settings(db, redis_db)) as app, unraised_client(app) as client:
+            state = app.state
+            user_id = await create_user(
+                pool=state.pool, hasher=state.hasher, username="record_fails", password="pw-1"
+            )
+            index = f"user_sessions:{user_id}"
+            before = {key async for key in state.redis.scan_iter("session:*")}
+            body = {"username": "record_fails", "password": "pw-1"}
+            response = await client.post("/login", json=body)
+            assert response.status_code == 500
+            assert "authorization" not in response.headers
+            after = {key async for key in state.redis.scan_iter("session:*")}
+            assert after - before == set()  # no new session: it was deleted again
+            assert await state.redis.zcard(index) == 0
+    finally:
+        await db.drop()
+
+
 DEEPLY_NESTED = {"arrays": b"[" * 5000, "objects": b'{"a":' * 20_000}
 
 
