@@ -95,6 +95,8 @@ class Settings(BaseSettings):
     # --- security hardening (docs/security.md) ---
     # Absolute session lifetime (OWASP ASVS V3.3): renewal never extends a session past it.
     session_max_lifetime_seconds: int = Field(default=7 * 24 * 3600, ge=1)
+    # Total time to read a request body (nginx streams bodies to the app): then 408.
+    body_read_timeout_seconds: float = Field(default=10.0, gt=0)
 
     @model_validator(mode="before")
     @classmethod

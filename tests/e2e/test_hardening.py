@@ -142,3 +142,29 @@ async def test_one_address_holding_many_requests_gets_json_429_with_retry_after(
             writer.close()
     assert_json_error(answer, 429)
     assert answer.headers["retry-after"] == "1"
+
+
+@pytest.mark.parametrize("path", ["/login", "/setName"])
+async def test_a_body_trickling_in_is_cut_with_json_408_at_the_deadline(
+    target: Target, path: str
+) -> None:
+    """One byte every 2 s never trips nginx's 10 s between reads; the app's total deadline
+    (BODY_READ_TIMEOUT_SECONDS, 10 s) ends the request."""
+    host, port = address(target.base_url)
+    reader, writer = await asyncio.open_connection(host, port)
+    head = f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    writer.write(f"{head}Content-Length: 1000\r\n\r\n".encode())
+    started = asyncio.get_running_loop().time()
+    answer_task = asyncio.create_task(read_answer(reader))
+    try:
+        while not answer_task.done() and asyncio.get_running_loop().time() - started < 30:
+            writer.write(b" ")
+            await writer.drain()
+            await asyncio.wait({answer_task}, timeout=2)
+        answer = await asyncio.wait_for(answer_task, 1)
+        waited = asyncio.get_running_loop().time() - started
+    finally:
+        answer_task.cancel()
+        writer.close()
+    assert_json_error(answer, 408)
+    assert waited < 15
