@@ -48,18 +48,23 @@ async def test_access_log_has_no_query_string_and_stays_valid_utf8(
     assert mine["user_agent"] == "(not UTF-8)"
 
 
-async def test_refused_login_is_logged_with_its_own_method(
+async def test_a_request_answered_by_an_error_page_is_logged_with_its_own_method(
     http: httpx.AsyncClient, target: Target
 ) -> None:
     """An error page turns the method into GET; the log keeps the one the client sent."""
     stack = target.local()
     request_id = f"log-{secrets.token_hex(6)}"
-    await http.post("/login?x=1", content=b"[" * 3, headers={"X-Request-ID": request_id})
+    too_large = b"x" * (2 * 1024 * 1024)  # nginx's 413 page answers
+    response = await http.post(
+        "/login?x=1", content=too_large, headers={"X-Request-ID": request_id}
+    )
+    assert response.status_code == 413
     log = stack.run_dir / "nginx.log"
     assert await logged_within(log, request_id)
     line = next(x for x in log.read_text().splitlines() if request_id in x)
     assert json.loads(line)["method"] == "POST"
     assert json.loads(line)["uri"] == "/login"
+    assert json.loads(line)["status"] == 413
 
 
 @pytest.mark.parametrize(
