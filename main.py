@@ -9,6 +9,7 @@ from app import health, v1, v2
 from app.auth import gateway as auth_gateway
 from app.auth import login as auth_login
 from app.auth import logout as auth_logout
+from app.body_deadline import BodyDeadlineMiddleware
 from app.errors import install_error_handlers
 from app.lifespan import build_lifespan
 from app.logging_config import configure_logging
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=[AUTHORIZATION_HEADER, "Content-Type", REQUEST_ID_HEADER],
             expose_headers=[AUTHORIZATION_HEADER, REQUEST_ID_HEADER],
         )
+    app.add_middleware(BodyDeadlineMiddleware, seconds=settings.body_read_timeout_seconds)
     app.add_middleware(RequestContextMiddleware, access_log=settings.access_log)
     return app
 

@@ -42,7 +42,9 @@ def build_lifespan(settings: Settings) -> Lifespan:
             pool=pool,
             redis=redis,
             hasher=hasher,
-            sessions=SessionStore(redis, ttl_seconds=ttl),
+            sessions=SessionStore(
+                redis, ttl_seconds=ttl, max_lifetime_seconds=settings.session_max_lifetime_seconds
+            ),
             profiles=ProfileCache(redis, ttl_seconds=ttl),
             throttle=LoginThrottle(
                 redis,

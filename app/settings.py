@@ -17,9 +17,21 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PLACEHOLDER_MARKERS = ("change-me", "change_me", "changeme", "placeholder")
 
 
+# Secrets shipped for development (the defaults below, .env, .env.local): public, so production
+# refuses a secret that contains one, like a placeholder.
+DEVELOPMENT_SECRETS = ("dev-gateway-secret", "local-gateway-secret", "dev-app-password")
+
+
 def _is_placeholder(value: str) -> bool:
     lowered = value.lower()
     return any(marker in lowered for marker in PLACEHOLDER_MARKERS)
+
+
+def _is_development_default(name: str, value: str) -> bool:
+    default = Settings.model_fields[name].default
+    if isinstance(default, SecretStr) and value == default.get_secret_value():
+        return True
+    return any(known in value for known in DEVELOPMENT_SECRETS)
 
 
 class Settings(BaseSettings):
@@ -81,6 +93,12 @@ class Settings(BaseSettings):
     demo_username: str = "demo"
     demo_password: SecretStr = SecretStr("demo-password")
 
+    # --- security hardening (docs/security.md) ---
+    # Absolute session lifetime (OWASP ASVS V3.3): renewal never extends a session past it.
+    session_max_lifetime_seconds: int = Field(default=7 * 24 * 3600, ge=1)
+    # Total time to read a request body (nginx streams bodies to the app): then 408.
+    body_read_timeout_seconds: float = Field(default=10.0, gt=0)
+
     @model_validator(mode="before")
     @classmethod
     def _split_origins(cls, data: object) -> object:
@@ -109,6 +127,15 @@ class Settings(BaseSettings):
         if bad:
             raise ValueError(
                 f"placeholder secret(s) in production: {', '.join(bad)}; set real values"
+            )
+        known = [
+            name
+            for name, value in secrets.items()
+            if _is_development_default(name.lower(), value.get_secret_value())
+        ]
+        if known:
+            raise ValueError(
+                f"development secret(s) in production: {', '.join(known)}; set real values"
             )
         if self.seed_demo_user:
             raise ValueError("SEED_DEMO_USER must be false in production")

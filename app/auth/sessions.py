@@ -14,16 +14,25 @@ from redis.asyncio import Redis
 
 from constants import SESSION_KEY_PREFIX, USER_PROFILE_KEY_PREFIX, USER_SESSIONS_KEY_PREFIX
 
-# KEYS[1] session key; ARGV: ttl, now, token, user-sessions prefix, profile prefix.
-# The index is a sorted set of token -> expiry time; entries past their time are dead sessions.
+# KEYS[1] session key, KEYS[2] its deadline key; ARGV: ttl, now, token, user-sessions prefix,
+# profile prefix, max lifetime. The index is a sorted set of token -> expiry time; entries past
+# their time are dead sessions. Renewal never goes past the deadline (absolute lifetime); a
+# session from before deadlines existed gets one now.
 AUTHENTICATE_LUA = """
 local uid = redis.call('GET', KEYS[1])
 if not uid then return false end
-local ttl = tonumber(ARGV[1])
+local now = tonumber(ARGV[2])
+local deadline = tonumber(redis.call('GET', KEYS[2]) or (now + tonumber(ARGV[6])))
+local ttl = math.min(tonumber(ARGV[1]), deadline - now)
+if ttl <= 0 then
+    redis.call('DEL', KEYS[1], KEYS[2])
+    return false
+end
 redis.call('EXPIRE', KEYS[1], ttl)
+redis.call('SET', KEYS[2], deadline, 'EX', ttl)
 local index = ARGV[4] .. uid
-redis.call('ZADD', index, tonumber(ARGV[2]) + ttl, ARGV[3])
-redis.call('EXPIRE', index, ttl)
+redis.call('ZADD', index, now + ttl, ARGV[3])
+redis.call('EXPIRE', index, tonumber(ARGV[1]))
 local profile = redis.call('HMGET', ARGV[5] .. uid, 'username', 'name')
 return {uid, profile[1], profile[2]}
 """
@@ -51,38 +60,48 @@ def session_key(token: str) -> str:
     return f"{SESSION_KEY_PREFIX}{token}"
 
 
+def session_deadline_key(token: str) -> str:
+    """The end of the session's absolute lifetime (epoch seconds). The hash tag puts it in the
+    Redis Cluster slot of `session:<token>`, so one script may touch both."""
+    return f"{{{session_key(token)}}}:deadline"
+
+
 def sessions_index_key(user_id: int) -> str:
     return f"{USER_SESSIONS_KEY_PREFIX}{user_id}"
 
 
 class SessionStore:
-    def __init__(self, redis: Redis, *, ttl_seconds: int) -> None:
+    def __init__(self, redis: Redis, *, ttl_seconds: int, max_lifetime_seconds: int) -> None:
         self._redis = redis
         self._ttl = ttl_seconds
+        self._max_lifetime = max_lifetime_seconds
         self._authenticate = redis.register_script(AUTHENTICATE_LUA)
         self._revoke_all = redis.register_script(REVOKE_ALL_LUA)
 
     async def create(self, user_id: int) -> str:
         token = str(uuid.uuid4())
         now = int(time.time())
+        ttl = min(self._ttl, self._max_lifetime)
         index = sessions_index_key(user_id)
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(session_key(token), user_id, ex=self._ttl)
+            pipe.set(session_key(token), user_id, ex=ttl)
+            pipe.set(session_deadline_key(token), now + self._max_lifetime, ex=ttl)
             pipe.zremrangebyscore(index, "-inf", now)
-            pipe.zadd(index, {token: now + self._ttl})
+            pipe.zadd(index, {token: now + ttl})
             pipe.expire(index, self._ttl)
             await pipe.execute()
         return token
 
     async def authenticate(self, token: str) -> Principal | None:
         result = await self._authenticate(
-            keys=[session_key(token)],
+            keys=[session_key(token), session_deadline_key(token)],
             args=[
                 self._ttl,
                 int(time.time()),
                 token,
                 USER_SESSIONS_KEY_PREFIX,
                 USER_PROFILE_KEY_PREFIX,
+                self._max_lifetime,
             ],
         )
         if not result:
@@ -92,7 +111,7 @@ class SessionStore:
 
     async def revoke(self, *, token: str, user_id: int) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.delete(session_key(token))
+            pipe.delete(session_key(token), session_deadline_key(token))
             pipe.zrem(sessions_index_key(user_id), token)
             await pipe.execute()
 

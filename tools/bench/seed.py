@@ -143,7 +143,9 @@ async def seed(
     client = aioredis.from_url(redis_url, decode_responses=True, socket_timeout=10)
     try:
         ttl = settings.session_ttl_seconds
-        store = SessionStore(client, ttl_seconds=ttl)
+        store = SessionStore(
+            client, ttl_seconds=ttl, max_lifetime_seconds=settings.session_max_lifetime_seconds
+        )
         profiles = ProfileCache(client, ttl_seconds=ttl)
         tokens = []
         for row in rows:
