@@ -18,10 +18,11 @@ install: ## Create .venv from the lock file (installs uv first if it is missing)
 test: install ## Run the test suite against the local PostgreSQL and Redis
 	$(RUN) pytest
 
-lint: install ## ruff (lint + format check) and mypy --strict
+lint: install ## ruff (lint + format check), mypy --strict, actionlint (the CI workflow)
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) mypy .
+	$(RUN) actionlint
 
 fmt: install ## Format and auto-fix with ruff
 	$(RUN) ruff format .

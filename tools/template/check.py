@@ -65,7 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--targets", default="lint test", help="make targets to run in the service")
     args = parser.parse_args(argv)
-    destination = Path(tempfile.mkdtemp(prefix="template-check-")) / "orders-service"
+    parent = Path(tempfile.mkdtemp(prefix="template-check-"))
+    parent.chmod(0o755)  # nginx's workers (another user) read the service's static files
+    destination = parent / "orders-service"
     generate(destination)
     traces = template_traces(destination)
     for trace in traces:
