@@ -2,8 +2,9 @@
 
 Generates "Orders Service" from this checkout (`--vcs-ref HEAD`: the last commit, plus the
 uncommitted changes copier takes from a local HEAD, never an older tag), then fails if any
-spelling of the template's name is left, and runs the new service's `make lint` and `make test`.
-The generated directory is removed on success and kept (its path printed) on failure.
+spelling of the template's name is left, runs the new service's `make lint` and `make test`, and
+then `copier update` in another generated service (tests/template_update_check.py). The
+generated directory is removed on success and kept (its path printed) on failure.
 """
 
 from __future__ import annotations
@@ -23,12 +24,11 @@ TEMPLATE_NAME = re.compile(r"fastapi.?(service.?)?template", re.IGNORECASE)
 SKIPPED_DIRS = {".venv", ".git", ".mypy_cache", ".ruff_cache", ".pytest_cache", "__pycache__"}
 
 
-def generate(destination: Path, project_name: str = "Orders Service", *data: str) -> None:
-    """`copier copy --trust --defaults` of this checkout; `data` adds `key=value` answers."""
-    answers = [f"project_name={project_name}", *data]
+def generate(destination: Path, project_name: str = "Orders Service", source: Path = ROOT) -> None:
+    """`copier copy --trust --defaults` of this checkout (or another clone of the template)."""
     command = [sys.executable, "-m", "copier", "copy", "--trust", "--defaults", "--quiet"]
-    command += ["--vcs-ref", "HEAD", *(f"--data={answer}" for answer in answers)]
-    subprocess.run([*command, str(ROOT), str(destination)], check=True)  # noqa: S603
+    command += ["--vcs-ref", "HEAD", f"--data=project_name={project_name}"]
+    subprocess.run([*command, str(source), str(destination)], check=True)  # noqa: S603
 
 
 def template_traces(root: Path) -> list[str]:
@@ -83,8 +83,15 @@ def main(argv: list[str] | None = None) -> int:
                 check=False,
             ).returncode
     if status == 0:
+        print(
+            "==> copier update in a generated service (tests/template_update_check.py)", flush=True
+        )
+        update_check = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+        update_check.append("tests/template_update_check.py")
+        status = subprocess.run(update_check, cwd=ROOT, check=False).returncode  # noqa: S603
+    if status == 0:
         shutil.rmtree(destination.parent)
-        print("template-check: the generated service has no template name; lint and tests pass")
+        print("template-check: no template name left; lint, tests and copier update pass")
     else:
         print(f"template-check FAILED; the generated service is kept in {destination}")
     return status
