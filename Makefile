@@ -22,7 +22,7 @@ lint: install ## ruff (lint + format check), mypy --strict, actionlint (the CI w
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) mypy .
-	$(RUN) actionlint
+	$(RUN) actionlint .github/workflows/*.yml
 
 fmt: install ## Format and auto-fix with ruff
 	$(RUN) ruff format .

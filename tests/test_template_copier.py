@@ -47,8 +47,9 @@ def test_generated_lock_file_is_valid_for_the_renamed_project(service: Path) -> 
     assert 'name = "orders-service"' in (service / "uv.lock").read_text()
 
 
-def test_generated_service_passes_ruff(service: Path) -> None:
-    for command in (("ruff", "check", "."), ("ruff", "format", "--check", ".")):
+def test_generated_service_passes_ruff_and_actionlint(service: Path) -> None:
+    actionlint = ("actionlint", ".github/workflows/ci.yml")
+    for command in (("ruff", "check", "."), ("ruff", "format", "--check", "."), actionlint):
         result = run_in(service, "uv", "run", "--frozen", *command)
         assert result.returncode == 0, result.stdout + result.stderr
 
@@ -64,4 +65,5 @@ def test_generated_service_carries_none_of_the_template_only_parts(service: Path
     left = ["copier.yml", "tools/template", "tests/test_template_copier.py", "results"]
     assert [path for path in left if (service / path).exists()] == []
     assert "template-only" not in (service / "readme.md").read_text()
-    assert "template-check" not in (service / "Makefile").read_text()
+    for path in ("Makefile", ".ci/run", ".github/workflows/ci.yml"):
+        assert "template-check" not in (service / path).read_text(), path
