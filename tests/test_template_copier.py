@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.template.check import generate, project_environment, template_traces
+from tools.template.check import ROOT, generate, project_environment, template_traces
 
 
 @pytest.fixture(scope="module")
@@ -67,3 +67,21 @@ def test_generated_service_carries_none_of_the_template_only_parts(service: Path
     assert "template-only" not in (service / "readme.md").read_text()
     for path in ("Makefile", ".ci/run", ".github/workflows/ci.yml"):
         assert "template-check" not in (service / path).read_text(), path
+
+
+TEMPLATE_ONLY = ("copier.yml", "tools/template/", "tests/test_template_", "tests/template_update_")
+
+
+def test_generated_service_has_every_other_file_of_the_template(service: Path) -> None:
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split("\n")
+    expected = [
+        path
+        for path in tracked
+        if path
+        and (ROOT / path).exists()
+        and not path.startswith(TEMPLATE_ONLY)
+        and not path.endswith(".jinja")  # the answers file's template: rendered, not copied
+    ]
+    assert [path for path in expected if not (service / path).exists()] == []
