@@ -33,7 +33,8 @@ def git(cwd: Path, *args: str) -> None:
 def test_copier_update_brings_a_template_fix_renamed_and_keeps_the_service_own_changes(
     tmp_path: Path,
 ) -> None:
-    template, service = tmp_path / "template", tmp_path / "service"
+    # The clone carries the template's name, as a real one does: the answers file records it.
+    template, service = tmp_path / "fastapi-service-template", tmp_path / "service"
     git(tmp_path, "clone", "--quiet", str(ROOT), str(template))
     generate(service, "Orders Service", source=template)
     git(service, "init", "--quiet")

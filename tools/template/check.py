@@ -31,6 +31,12 @@ def generate(destination: Path, project_name: str = "Orders Service", source: Pa
     subprocess.run([*command, str(source), str(destination)], check=True)  # noqa: S603
 
 
+def is_template_location(relative: Path, line: str) -> bool:
+    """The answers file records where the template lives (for `copier update`): its URL or path
+    may well carry the template's name, and is not a name of the service."""
+    return relative.as_posix() == ".copier-answers.yml" and line.startswith("_src_path: ")
+
+
 def template_traces(root: Path) -> list[str]:
     """Every place the template's name is left in: `path:line: text`, or a file's own name."""
     traces = []
@@ -49,7 +55,7 @@ def template_traces(root: Path) -> list[str]:
         traces += [
             f"{relative}:{number}: {line.strip()}"
             for number, line in enumerate(lines, start=1)
-            if TEMPLATE_NAME.search(line)
+            if TEMPLATE_NAME.search(line) and not is_template_location(relative, line)
         ]
     return traces
 
