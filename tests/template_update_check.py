@@ -4,6 +4,7 @@ test_*.py); `make template-check` runs it (tools/template/check.py)."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -30,12 +31,34 @@ def git(cwd: Path, *args: str) -> None:
     subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True)
 
 
+def clone_with_working_tree(destination: Path) -> None:
+    """A clone of this repository whose last commit is the working tree as it is now (what
+    `make template-check` generates from), so uncommitted changes are what is tested."""
+    git(destination.parent, "clone", "--quiet", str(ROOT), str(destination))
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\0")
+    for relative in filter(None, listed):
+        source, target = ROOT / relative, destination / relative
+        if source.is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+        elif target.exists():
+            target.unlink()  # deleted in the working tree
+    git(destination, "add", "-A")
+    git(destination, "commit", "--quiet", "--allow-empty", "-m", "the working tree")
+
+
 def test_copier_update_brings_a_template_fix_renamed_and_keeps_the_service_own_changes(
     tmp_path: Path,
 ) -> None:
     # The clone carries the template's name, as a real one does: the answers file records it.
     template, service = tmp_path / "fastapi-service-template", tmp_path / "service"
-    git(tmp_path, "clone", "--quiet", str(ROOT), str(template))
+    clone_with_working_tree(template)
     generate(service, "Orders Service", source=template)
     git(service, "init", "--quiet")
     with (service / "Makefile").open("a") as makefile:

@@ -111,3 +111,10 @@ def test_binary_files_and_the_git_directory_are_left_alone(tmp_path: Path) -> No
     write(tmp_path, {"static/logo.png": image, ".git/config": "[remote] fastapi-template\n"})
     assert rename(tmp_path, **ANSWERS) == []
     assert (tmp_path / "static/logo.png").read_bytes() == image
+
+
+def test_the_answers_file_keeps_the_template_address_for_copier_update(tmp_path: Path) -> None:
+    answers = "_src_path: gh:your-org/fastapi-service-template\nproject_name: Orders Service\n"
+    write(tmp_path, {".copier-answers.yml": answers})
+    assert rename(tmp_path, **ANSWERS) == []
+    assert (tmp_path / ".copier-answers.yml").read_text() == answers

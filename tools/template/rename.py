@@ -23,6 +23,9 @@ BLOCK = re.compile(
     r"^[^\n]*>>> template-only[^\n]*\n.*?^[^\n]*<<< template-only[^\n]*\n", re.M | re.S
 )
 SKIPPED_DIRS = {".git", ".venv", "node_modules", "__pycache__", ".mypy_cache", ".ruff_cache"}
+# copier's answers file records the template's address (`_src_path`), which `copier update`
+# needs as it is, even when it carries the template's name.
+ANSWERS_FILE = ".copier-answers.yml"
 
 
 def new_name(match: re.Match[str], name: str, slug: str) -> str:
@@ -83,7 +86,10 @@ def with_description(readme: str, description: str) -> str:
 def text_files(root: Path) -> list[Path]:
     files = []
     for path in sorted(root.rglob("*")):
-        if path.is_file() and not SKIPPED_DIRS.intersection(path.relative_to(root).parts):
+        relative = path.relative_to(root)
+        if path.is_file() and not SKIPPED_DIRS.intersection(relative.parts):
+            if relative.as_posix() == ANSWERS_FILE:
+                continue
             files.append(path)
     return files
 
