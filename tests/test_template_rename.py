@@ -118,3 +118,9 @@ def test_the_answers_file_keeps_the_template_address_for_copier_update(tmp_path:
     write(tmp_path, {".copier-answers.yml": answers})
     assert rename(tmp_path, **ANSWERS) == []
     assert (tmp_path / ".copier-answers.yml").read_text() == answers
+
+
+def test_a_removed_block_leaves_no_double_blank_line(tmp_path: Path) -> None:
+    write(tmp_path, {"run": "lint\n\n# >>> template-only\ncheck\n# <<< template-only\n\ntest\n"})
+    rename(tmp_path, **ANSWERS)
+    assert (tmp_path / "run").read_text() == "lint\n\ntest\n"

@@ -19,8 +19,9 @@ import re
 from pathlib import Path
 
 TEMPLATE_NAME = re.compile(r"fastapi(.?)(?:service.?)?template", re.IGNORECASE)
+# A block with the blank line before it, so no double blank line is left behind.
 BLOCK = re.compile(
-    r"^[^\n]*>>> template-only[^\n]*\n.*?^[^\n]*<<< template-only[^\n]*\n", re.M | re.S
+    r"(?:^\n)?^[^\n]*>>> template-only[^\n]*\n.*?^[^\n]*<<< template-only[^\n]*\n", re.M | re.S
 )
 SKIPPED_DIRS = {".git", ".venv", "node_modules", "__pycache__", ".mypy_cache", ".ruff_cache"}
 # copier's answers file records the template's address (`_src_path`), which `copier update`
