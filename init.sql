@@ -58,6 +58,10 @@ CREATE TABLE IF NOT EXISTS outbox (
     CONSTRAINT outbox_event_id_key UNIQUE (event_id)
 );
 
+-- The W3C trace context (traceparent) of the request that wrote the event, NULL unless tracing
+-- is on: the envelope carries it, so a consumer can continue the trace.
+ALTER TABLE outbox ADD COLUMN IF NOT EXISTS traceparent text;
+
 -- Serves the relay's `WHERE published_at IS NULL ORDER BY id`: stays tiny, only pending rows.
 CREATE INDEX IF NOT EXISTS outbox_pending_idx ON outbox (id) WHERE published_at IS NULL;
 

@@ -7,6 +7,8 @@ import asyncpg
 from app.auth.login_throttle import LoginThrottle, throttle_key
 from app.auth.passwords import ClientGone, PasswordHasherService
 from app.auth.sessions import SessionStore
+from app.observability.metrics import record_login
+from app.observability.tracing import current_traceparent
 from utils.database.psql import Pool
 
 FIND_USER_SQL = "SELECT id, password_hash FROM users WHERE lower(username) = lower($1)"
@@ -19,8 +21,8 @@ WITH u AS (
      WHERE id = $1
  RETURNING id, username
 )
-INSERT INTO outbox (event_type, aggregate_id, payload)
-SELECT 'user.logged_in', u.id, jsonb_build_object('user_id', u.id, 'username', u.username)
+INSERT INTO outbox (event_type, aggregate_id, payload, traceparent)
+SELECT 'user.logged_in', u.id, jsonb_build_object('user_id', u.id, 'username', u.username), $3
   FROM u
 """
 
@@ -50,6 +52,7 @@ async def login(
     key = throttle_key(username, client)
     throttled = await throttle.check(key)
     if throttled.retry_after is not None:
+        record_login("throttled")
         raise LoginThrottled(throttled.retry_after)
     row: asyncpg.Record | None = await pool.fetchrow(FIND_USER_SQL, username)
     stored_hash: str | None = row["password_hash"] if row else None
@@ -57,11 +60,12 @@ async def login(
     valid = await hasher.verify(stored_hash, password, client_gone=client_gone)
     if row is None or stored_hash is None or not valid:
         await throttle.record_failure(key)
+        record_login("invalid")
         raise InvalidCredentials
     new_hash = await hasher.hash(password) if hasher.needs_rehash(stored_hash) else None
     token = await sessions.create(row["id"])
     try:
-        await pool.execute(RECORD_LOGIN_SQL, row["id"], new_hash)
+        await pool.execute(RECORD_LOGIN_SQL, row["id"], new_hash, current_traceparent())
     except BaseException:
         # No event may describe a login that the client never got: drop the session again.
         await sessions.revoke(token=token, user_id=row["id"])
@@ -70,4 +74,5 @@ async def login(
         # Skipped when there was nothing to forget (the usual case): one Redis round trip
         # less per login. A failure recorded meanwhile by a parallel attempt just expires.
         await throttle.reset(key)
+    record_login("success")
     return token
