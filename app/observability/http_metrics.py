@@ -60,8 +60,16 @@ class HttpMetricsMiddleware:
         try:
             await self.app(scope, receive, send_recording_status)
         finally:
-            route = scope.get("route")
-            template: str = getattr(route, "path", UNMATCHED) if route is not None else UNMATCHED
+            template = route_template(scope)
             self._durations.get(method, template).observe(time.perf_counter() - started)
             self._requests.get(method, template, str(status)).inc()
             in_progress.dec()
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's full template. FastAPI keeps an included router's routes with their
+    own path (`/hello`) and records the full one (`/v1/hello`) in its effective route context;
+    Starlette's `scope["route"]` is the fallback."""
+    context = scope.get("fastapi", {}).get("effective_route_context")
+    template = getattr(context, "path_format", None) or getattr(scope.get("route"), "path", None)
+    return template if isinstance(template, str) else UNMATCHED
