@@ -1,7 +1,8 @@
 """Error reports to Sentry when SENTRY_DSN is set, with the request id and the release.
 
-Never sent: tokens, passwords, `Authorization` and cookies. `send_default_pii=False` keeps the
-SDK from attaching headers with credentials, bodies and client addresses; `scrub` below removes
+Never sent: tokens, passwords, `Authorization` and cookies. `data_collection` keeps the SDK
+from attaching bodies, cookies, user data, SQL parameters and local variables (and filters
+headers through its denylist); `scrub` below removes
 whatever is left (request bodies, any header or variable whose name suggests a secret, bearer
 tokens inside messages) before an event leaves the process.
 """
@@ -34,9 +35,15 @@ def setup_error_reporting(settings: Settings, *, transport: Transport | None = N
         dsn=settings.sentry_dsn.get_secret_value(),
         release=__version__,
         environment=settings.environment,
-        send_default_pii=False,
-        max_request_body_size="never",
-        include_local_variables=False,
+        data_collection={
+            "user_info": False,
+            "cookies": {"mode": "off"},
+            "http_headers": {"request": {"mode": "denylist"}},
+            "http_bodies": [],
+            "url_query_params": {"mode": "denylist"},
+            "stack_frame_variables": False,
+            "database_query_data": False,
+        },
         before_send=scrub,
         # Traces go to OpenTelemetry (OTEL_*), not to Sentry.
         traces_sample_rate=None,
