@@ -78,7 +78,8 @@ async def test_client_trace_reaches_app_postgres_and_redis_spans_and_logs(
     spans = await spans_of(receiver, trace_id, scopes)
     assert scopes <= {span.scope for span in spans}, spans
     server = [s for s in spans if s.attributes.get(REQUEST_ID_ATTRIBUTE)]
-    assert server and server[0].attributes[REQUEST_ID_ATTRIBUTE] == f"trace-{trace_id[:8]}"
+    assert server
+    assert server[0].attributes[REQUEST_ID_ATTRIBUTE] == f"trace-{trace_id[:8]}"
 
     log_lines = (stack.run_dir / "gunicorn.log").read_text().splitlines()
     traced = [json.loads(line) for line in log_lines if trace_id in line]
