@@ -115,9 +115,12 @@ async def test_published_event_carries_the_trace(stack: LocalStack, make_user: U
         )
     assert response.status_code == 200
     redis = Redis.from_url(stack.env["REDIS_URL"], decode_responses=True)
+    mine: list[dict[str, str]] = []
     try:
         for _ in range(100):
-            entries = await redis.xrange(stack.env["EVENTS_STREAM"])
+            entries: list[tuple[str, dict[str, str]]] = await redis.xrange(
+                stack.env["EVENTS_STREAM"]
+            )  # type: ignore[assignment]
             mine = [f for _, f in entries if f.get("traceparent", "").split("-")[1:2] == [trace_id]]
             if mine:
                 break
