@@ -15,7 +15,12 @@ from app.logging_config import configure_logging
 from app.observability import metrics_route
 from app.observability.error_reporting import setup_error_reporting
 from app.observability.http_metrics import HttpMetricsMiddleware
-from app.observability.tracing import TraceIdLogFilter, record_request_id, setup_tracing
+from app.observability.tracing import (
+    TraceIdLogFilter,
+    native_telemetry,
+    record_request_id,
+    setup_tracing,
+)
 from app.request_context import RequestContextMiddleware
 from app.settings import Settings, get_settings
 from app.user import name_routes as user_names
@@ -39,6 +44,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     tracing = settings.tracing_enabled
     configure_logging(settings.log_level, extra_filters=(TraceIdLogFilter(),) if tracing else ())
     setup_error_reporting(settings)
+    if tracing:
+        setup_tracing(settings)
     docs = settings.show_docs
     app = FastAPI(
         title="FastAPI service template",
@@ -47,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url="/docs" if docs else None,
         redoc_url=None,
         openapi_url="/openapi.json" if docs else None,
+        telemetry=native_telemetry(settings),
     )
     for router in ROUTERS:
         app.include_router(router)
@@ -70,8 +78,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     if settings.metrics_enabled:
         app.add_middleware(HttpMetricsMiddleware)
-    if tracing:  # wraps everything above, so every log line of the request has its trace id
-        setup_tracing(app, settings)
     return app
 
 

@@ -71,7 +71,7 @@ async def test_client_trace_reaches_app_postgres_and_redis_spans_and_logs(
         )
     assert response.status_code == 200, response.text
     scopes = {
-        "opentelemetry.instrumentation.fastapi",
+        "fastapi",
         "opentelemetry.instrumentation.asyncpg",
         "opentelemetry.instrumentation.redis",
     }
