@@ -83,8 +83,8 @@ class Settings(BaseSettings):
     # Observability (docs/observability.md) --------------------------------------------------
     # Prometheus metrics at GET /metrics and the HTTP metrics middleware; false removes both.
     metrics_enabled: bool = True
-    # How often each worker samples the pool and process gauges.
-    metrics_sample_interval_seconds: float = Field(default=5.0, gt=0)
+    # How often each worker writes its HTTP counts and samples the pool and process gauges.
+    metrics_sample_interval_seconds: float = Field(default=1.0, gt=0)
     # Error reports to Sentry (or a compatible service); empty = off.
     sentry_dsn: SecretStr | None = None
     # OpenTelemetry tracing, by the standard OTEL_* variables. Off unless an OTLP endpoint or a

@@ -12,6 +12,7 @@ from prometheus_client import REGISTRY
 
 from app.connections import open_pool
 from app.events.outbox import backlog
+from app.observability.http_metrics import PendingHttpMetrics
 from app.observability.metrics import record_login_shed
 from app.observability.sampling import sample_pools
 from app.state import AppState
@@ -89,3 +90,19 @@ async def test_outbox_backlog_counts_pending_events_and_their_age(database: Test
         await conn.close()
     assert pending >= 1
     assert oldest_age >= 90
+
+
+def test_gathered_requests_reach_counter_and_histogram_on_flush() -> None:
+    pending = PendingHttpMetrics()
+    for seconds in (0.004, 0.005, 0.3, 99.0):  # 0.005 lands in le="0.005": `le` is inclusive
+        pending.record("GET", "/flush-test", 200, seconds)
+    pending.record("GET", "/flush-test", 503, 0.001)
+    assert value("http_requests_total", method="GET", route="/flush-test", status="200") == 0
+    pending.flush()
+    labels = {"method": "GET", "route": "/flush-test"}
+    assert value("http_requests_total", **labels, status="200") == 4
+    assert value("http_requests_total", **labels, status="503") == 1
+    assert value("http_request_duration_seconds_bucket", **labels, le="0.005") == 3
+    assert value("http_request_duration_seconds_bucket", **labels, le="0.5") == 4
+    assert value("http_request_duration_seconds_bucket", **labels, le="+Inf") == 5
+    assert value("http_request_duration_seconds_sum", **labels) == pytest.approx(99.31)

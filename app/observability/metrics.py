@@ -27,8 +27,7 @@ HTTP_DURATION = Histogram(
 )
 HTTP_IN_PROGRESS = Gauge(
     "http_requests_in_progress",
-    "HTTP requests being handled",
-    ["method"],
+    "HTTP requests being handled (sampled about once a second per worker)",
     multiprocess_mode="livesum",
 )
 

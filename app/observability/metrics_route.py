@@ -7,6 +7,9 @@ from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.values import MutexValue, ValueClass
+from starlette.concurrency import run_in_threadpool
+
+from app.observability.http_metrics import PENDING
 
 router = APIRouter(include_in_schema=False)
 
@@ -25,6 +28,8 @@ def _registry() -> CollectorRegistry:
 
 
 @router.get("/metrics")
-def metrics() -> Response:
-    # A plain function: FastAPI runs it in a thread, so reading the files never blocks the loop.
-    return Response(generate_latest(_registry()), media_type=CONTENT_TYPE_LATEST)
+async def metrics() -> Response:
+    PENDING.flush()  # this worker's last second; the others flush on their own within one
+    # Reading every worker's files happens in a thread: the event loop keeps serving.
+    body = await run_in_threadpool(generate_latest, _registry())
+    return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -1,7 +1,8 @@
-"""Gauges that are read rather than counted: pool sizes, and (under gunicorn) each worker's
-process figures. A task per worker samples them every `metrics_sample_interval_seconds`; the
-counters and histograms are updated where things happen (utils' pools call the hooks below).
-"""
+"""A task per worker, every `metrics_sample_interval_seconds` (1 s): writes the HTTP metrics
+gathered since the last time (app/observability/http_metrics.py), and samples the gauges that
+are read rather than counted: pool sizes and, under gunicorn, each worker's process figures.
+Other counters and histograms are updated where things happen (utils' pools call the hooks
+below)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from prometheus_client import Gauge, ProcessCollector
 from redis.asyncio import BlockingConnectionPool, Redis
 
 from app.observability import metrics
+from app.observability.http_metrics import PENDING
 from app.observability.metrics_route import MULTIPROCESS
 from utils.database.psql import AcquireObserver, BoundedPool, Pool
 from version import __version__
@@ -69,6 +71,7 @@ def sample_process() -> None:
 async def sample_forever(pool: Pool, redis: Redis, interval: float) -> None:
     while True:
         try:
+            PENDING.flush()
             sample_pools(pool, redis)
             if MULTIPROCESS:
                 sample_process()
@@ -88,3 +91,4 @@ async def stop_sampling(task: asyncio.Task[None] | None) -> None:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+    PENDING.flush()  # a worker that stops in order loses no counts

@@ -65,6 +65,17 @@ def worker_hello_count(metrics_dir: Path, pid: int, scratch: Path) -> float:
     return hello_count(generate_latest(registry).decode())
 
 
+async def hello_count_settled(stack: LocalStack, expected: int) -> float:
+    """The scrape's count once it reaches `expected`, or after 5 s: each worker writes its
+    counts about once a second (and the one answering the scrape, at once)."""
+    for _ in range(50):
+        count = hello_count(await scrape(stack))
+        if count == expected:
+            return count
+        await asyncio.sleep(0.1)
+    return count
+
+
 async def scrape(stack: LocalStack) -> str:
     async with httpx.AsyncClient(timeout=10) as client:
         response = await client.get(f"{stack.api_url}/metrics")
@@ -97,11 +108,12 @@ async def test_one_scrape_counts_the_requests_of_both_workers_and_survives_a_kil
     for _ in range(MAX_BATCHES):
         await drive_hello(stack, BATCH, first=sent)
         sent += BATCH
+        assert await hello_count_settled(stack, sent) == sent
         per_worker = {pid: worker_hello_count(metrics_dir, pid, tmp_path / "w") for pid in workers}
         if all(per_worker.values()):
             break
     assert all(per_worker.values()), per_worker
-    assert hello_count(await scrape(stack)) == sent == sum(per_worker.values())
+    assert sum(per_worker.values()) == sent
 
     killed = workers[0]
     os.kill(killed, signal.SIGKILL)
