@@ -77,6 +77,10 @@ async def test_client_trace_reaches_app_postgres_and_redis_spans_and_logs(
     }
     spans = await spans_of(receiver, trace_id, scopes)
     assert scopes <= {span.scope for span in spans}, spans
+    token = response.json()["access_token"]
+    attribute_values = " ".join(v for span in spans for v in span.attributes.values())
+    assert token not in attribute_values  # redis arguments are recorded as `?`
+    assert user.password not in attribute_values
     server = [s for s in spans if s.attributes.get(REQUEST_ID_ATTRIBUTE)]
     assert server
     assert server[0].attributes[REQUEST_ID_ATTRIBUTE] == f"trace-{trace_id[:8]}"
