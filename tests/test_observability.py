@@ -6,8 +6,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import asyncpg
 import httpx
 import sentry_sdk
+from opentelemetry import trace
+from redis.asyncio import Redis
 from sentry_sdk.envelope import Envelope
 from sentry_sdk.transport import Transport
 
@@ -101,3 +104,16 @@ async def test_error_report_has_request_id_and_release_but_no_credentials(
     token = auth["Authorization"].split()[1]
     for secret in (token, PASSWORD, "cookie-secret"):
         assert secret not in text
+
+
+async def test_tracing_off_by_default_leaves_the_request_path_alone(
+    database: TestDatabase, redis_db: TestRedis
+) -> None:
+    settings = make_settings(database, redis_db)
+    assert not settings.tracing_enabled
+    app = create_app(settings)
+    assert app._telemetry["tracing"] is False  # FastAPI makes no spans
+    # asyncpg and redis are not patched by the OpenTelemetry instrumentations
+    assert not hasattr(asyncpg.Connection.execute, "__wrapped__")
+    assert not hasattr(Redis.execute_command, "__wrapped__")
+    assert type(trace.get_tracer_provider()).__name__ == "ProxyTracerProvider"

@@ -1,10 +1,11 @@
 """What observability costs, measured: `python -m tools.bench.overhead` (`make bench-overhead`).
 
-Four stacks of the same code on one scratch database and Redis, differing only in settings:
+Five stacks of the same code on one scratch database and Redis, differing only in settings:
 `metrics` (the defaults: metrics on, tracing off), `no-metrics` (METRICS_ENABLED=false),
 `tracing` (metrics on, plus OTEL_EXPORTER_OTLP_ENDPOINT at a loopback receiver that drops what
 it is sent: every span is made, batched, serialised and exported, then thrown away) and
-`tracing-unexported` (OTEL_TRACES_EXPORTER=none: spans made and ended, never exported). Runs are
+`tracing-unexported` (OTEL_TRACES_EXPORTER=none: spans made and ended, never exported), and
+`tracing-sampled` (like `tracing`, one request in ten sampled). Runs are
 interleaved (run 1 of every pair, then run 2, ...), the two sides of a pair back to back in
 alternating order, and the ratio reported is the median of the per-run ratios: on a shared
 machine that cancels most of the background load, which moves both sides of one run alike.
@@ -68,6 +69,16 @@ PAIRS = (
         "get_name.lua",
         True,
         "tracing-unexported",
+        "metrics",
+        0.0,
+    ),
+    # Context, no goal: what production would run, one request in ten traced and exported.
+    Pair(
+        "getName: 10 % sampled / metrics",
+        "/getName",
+        "get_name.lua",
+        True,
+        "tracing-sampled",
         "metrics",
         0.0,
     ),
@@ -149,6 +160,11 @@ def main(argv: list[str] | None = None) -> int:
             "no-metrics": {"METRICS_ENABLED": "false"},
             "tracing": {"OTEL_EXPORTER_OTLP_ENDPOINT": sink, "OTEL_SERVICE_NAME": "bench"},
             "tracing-unexported": {"OTEL_TRACES_EXPORTER": "none"},
+            "tracing-sampled": {
+                "OTEL_EXPORTER_OTLP_ENDPOINT": sink,
+                "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+                "OTEL_TRACES_SAMPLER_ARG": "0.1",
+            },
         }
         stacks: dict[str, Stack] = {}
         for name, extra in variants.items():
