@@ -134,7 +134,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--redis-url", default="redis://127.0.0.1:6379/14", help="an empty DB index")
     p.add_argument("--admin-database-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     p.add_argument("--output", type=Path, default=None, help="JSON result file")
+    p.add_argument("--only", default="", help="only the pairs whose name contains this text")
     opts = p.parse_args(argv)
+    pairs = [pair for pair in PAIRS if opts.only in pair.name]
     run_dir = ROOT / "run" / "bench-overhead"
     run_dir.mkdir(parents=True, exist_ok=True)
     settings = Settings.model_validate({})
@@ -167,7 +169,10 @@ def main(argv: list[str] | None = None) -> int:
             },
         }
         stacks: dict[str, Stack] = {}
+        needed = {side for pair in pairs for side in (pair.measured, pair.baseline)}
         for name, extra in variants.items():
+            if name not in needed:
+                continue
             log(f"starting stack {name}")
             stack = local_stack(env={**base, **extra}, run_dir=run_dir / name, workers=None)
             stack.start()
@@ -176,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         load_before = load_average()
         for i in range(opts.runs + 1):  # run 0 warms every stack up and is not kept
             log(f"run {i} of {opts.runs}" + (" (warm-up)" if i == 0 else ""))
-            for pair in PAIRS:
+            for pair in pairs:
                 script = wrk.build_script(pair.script, run_dir)
                 args = [str(seeded.tokens_file)] if pair.script == "get_name.lua" else []
                 # ABBA: the side measured first alternates, so neither profits from going first.
@@ -203,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"\nconnections {opts.connections}, {opts.runs} interleaved runs of {opts.duration:.0f} s"
     )
-    for pair in PAIRS:
+    for pair in pairs:
         tops = [r.rps for r in results[(pair.name, pair.measured)]]
         bottoms = [r.rps for r in results[(pair.name, pair.baseline)]]
         top, bottom = statistics.median(tops), statistics.median(bottoms)
