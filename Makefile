@@ -8,6 +8,7 @@ COMPOSE_PROD := docker compose -f compose.yaml -f compose.prod.yaml --env-file .
 
 .PHONY: help install dev prod local test lint fmt clean create-user bench fuzz chaos chaos-overload
 .PHONY: migrate migration
+.PHONY: bench-overhead
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -70,6 +71,9 @@ check-deploy: install ## Compose schema + config, hadolint, nginx -t, Kubernetes
 
 bench: install ## Benchmark nginx -> gunicorn with wrk (~12 min; ARGS="--smoke", "--cases hello,getName")
 	$(RUN) python -m tools.bench $(ARGS)
+
+bench-overhead: install ## What metrics and tracing cost: stacks with and without, interleaved runs, ratios (~8 min)
+	$(RUN) python -m tools.bench.overhead $(ARGS)
 
 fuzz: install ## schemathesis through nginx with a real token: >= 1,000 requests, no 5xx, documented answers (~3 min; ARGS="--examples 50")
 	$(RUN) python -m tools.chaos.fuzz $(ARGS)

@@ -57,6 +57,9 @@ CREATE TABLE IF NOT EXISTS outbox (
     payload         jsonb       NOT NULL,
     occurred_at     timestamptz NOT NULL DEFAULT now(),
     published_at    timestamptz,
+    -- The W3C trace context of the request that wrote the event, NULL unless tracing is on: the
+    -- envelope carries it, so a consumer can continue the trace (migration 20261130130000).
+    traceparent     text,
     CONSTRAINT outbox_event_id_key UNIQUE (event_id)
 );
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
+from app.observability.sampling import acquire_observer, redis_wait_hook
 from app.settings import Settings
 from utils.database.psql import Pool, PoolOptions, create_pool
 from utils.redis.redis import RedisOptions, create_redis
@@ -20,6 +21,7 @@ def pool_options(settings: Settings) -> PoolOptions:
         connect_timeout=settings.db_connect_timeout,
         application_name=settings.db_application_name,
         statement_timeout_ms=settings.db_statement_timeout_ms,
+        observer=acquire_observer() if settings.metrics_enabled else None,
     )
 
 
@@ -31,6 +33,7 @@ def redis_options(settings: Settings) -> RedisOptions:
         socket_timeout=settings.redis_socket_timeout,
         connect_timeout=settings.redis_connect_timeout,
         health_check_interval=settings.redis_health_check_interval,
+        on_wait=redis_wait_hook() if settings.metrics_enabled else None,
     )
 
 

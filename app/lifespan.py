@@ -15,6 +15,7 @@ from app.auth.sessions import SessionStore
 from app.connections import open_pool, open_redis
 from app.errors import POSTGRES_UNAVAILABLE
 from app.events.background import start_outbox_relay, stop_outbox_relay
+from app.observability.sampling import start_sampling, stop_sampling
 from app.schema import SchemaCheck, newest_migration
 from app.settings import Settings
 from app.state import AppState
@@ -56,9 +57,15 @@ def build_lifespan(settings: Settings) -> Lifespan:
         if settings.seed_demo_user:
             await _seed_demo_user(state)
         relay = start_outbox_relay(state)  # None unless settings.outbox_relay_enabled
+        sampling = (
+            start_sampling(pool, redis, settings.metrics_sample_interval_seconds)
+            if settings.metrics_enabled
+            else None
+        )
         try:
             yield {"app": state}
         finally:
+            await stop_sampling(sampling)
             await stop_outbox_relay(relay)
             await close_redis(redis)
             await close_pool(pool)

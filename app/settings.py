@@ -99,6 +99,30 @@ class Settings(BaseSettings):
     # Total time to read a request body (nginx streams bodies to the app): then 408.
     body_read_timeout_seconds: float = Field(default=10.0, gt=0)
 
+    # Observability (docs/observability.md) --------------------------------------------------
+    # Prometheus metrics at GET /metrics and the HTTP metrics middleware; false removes both.
+    metrics_enabled: bool = True
+    # How often each worker writes its HTTP counts and samples the pool and process gauges.
+    metrics_sample_interval_seconds: float = Field(default=1.0, gt=0)
+    # Error reports to Sentry (or a compatible service); empty = off.
+    sentry_dsn: SecretStr | None = None
+    # OpenTelemetry tracing, by the standard OTEL_* variables. Off unless an OTLP endpoint or a
+    # traces exporter is named; OTEL_SDK_DISABLED=true switches it off regardless.
+    otel_exporter_otlp_endpoint: str | None = None
+    otel_exporter_otlp_traces_endpoint: str | None = None
+    otel_traces_exporter: Literal["otlp", "console", "none"] | None = None
+    otel_sdk_disabled: bool = False
+    otel_service_name: str = "fastapi-template"
+    otel_traces_sampler: Literal[
+        "always_on",
+        "always_off",
+        "traceidratio",
+        "parentbased_always_on",
+        "parentbased_always_off",
+        "parentbased_traceidratio",
+    ] = "parentbased_always_on"
+    otel_traces_sampler_arg: float = Field(default=1.0, ge=0, le=1)
+
     @model_validator(mode="before")
     @classmethod
     def _split_origins(cls, data: object) -> object:
@@ -144,6 +168,11 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
+
+    @property
+    def tracing_enabled(self) -> bool:
+        named = self.otel_exporter_otlp_endpoint or self.otel_exporter_otlp_traces_endpoint
+        return not self.otel_sdk_disabled and bool(named or self.otel_traces_exporter)
 
     @property
     def show_docs(self) -> bool:

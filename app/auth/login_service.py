@@ -8,6 +8,8 @@ import asyncpg
 from app.auth.login_throttle import LoginThrottle, throttle_key
 from app.auth.passwords import ClientGone, PasswordHasherService
 from app.auth.sessions import SessionStore
+from app.observability.metrics import record_login
+from app.observability.tracing import current_traceparent
 from utils.database.psql import Pool
 
 # Always one row: the account (if any) and PostgreSQL's own folding of the name, so the throttle
@@ -26,8 +28,8 @@ WITH u AS (
      WHERE id = $1
  RETURNING id, username
 )
-INSERT INTO outbox (event_type, aggregate_id, payload)
-SELECT 'user.logged_in', u.id, jsonb_build_object('user_id', u.id, 'username', u.username)
+INSERT INTO outbox (event_type, aggregate_id, payload, traceparent)
+SELECT 'user.logged_in', u.id, jsonb_build_object('user_id', u.id, 'username', u.username), $3
   FROM u
 """
 
@@ -59,19 +61,22 @@ async def login(
     key = throttle_key(account_id=row["id"], folded_username=row["folded"], client=client)
     attempt = await throttle.count_attempt(key)
     if attempt.retry_after is not None:
+        record_login("throttled")
         raise LoginThrottled(attempt.retry_after)
     stored_hash: str | None = row["password_hash"]
     # Runs for unknown users too.
     valid = await hasher.verify(stored_hash, password, client_gone=client_gone)
     if row["id"] is None or stored_hash is None or not valid:
+        record_login("invalid")
         raise InvalidCredentials
     new_hash = await hasher.hash(password) if hasher.needs_rehash(stored_hash) else None
     token = await sessions.create(row["id"])
     try:
-        await pool.execute(RECORD_LOGIN_SQL, row["id"], new_hash)
+        await pool.execute(RECORD_LOGIN_SQL, row["id"], new_hash, current_traceparent())
     except BaseException:
         # No event may describe a login that the client never got: drop the session again.
         await sessions.revoke(token=token, user_id=row["id"])
         raise
     await throttle.reset(key)
+    record_login("success")
     return token

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
+from app.observability.metrics import SESSIONS_CREATED, SESSIONS_REVOKED
 from constants import SESSION_KEY_PREFIX, USER_PROFILE_KEY_PREFIX, USER_SESSIONS_KEY_PREFIX
 
 # KEYS[1] session key, KEYS[2] its deadline key; ARGV: ttl, now, token, user-sessions prefix,
@@ -90,6 +91,7 @@ class SessionStore:
             pipe.zadd(index, {token: now + ttl})
             pipe.expire(index, self._ttl)
             await pipe.execute()
+        SESSIONS_CREATED.inc()
         return token
 
     async def authenticate(self, token: str) -> Principal | None:
@@ -111,12 +113,15 @@ class SessionStore:
 
     async def revoke(self, *, token: str, user_id: int) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.delete(session_key(token), session_deadline_key(token))
+            pipe.delete(session_key(token))  # its count is the sessions revoked
+            pipe.delete(session_deadline_key(token))
             pipe.zrem(sessions_index_key(user_id), token)
-            await pipe.execute()
+            deleted, _, _ = await pipe.execute()
+        SESSIONS_REVOKED.inc(int(deleted))
 
     async def revoke_all(self, user_id: int) -> int:
         revoked = await self._revoke_all(
             keys=[sessions_index_key(user_id)], args=[SESSION_KEY_PREFIX]
         )
+        SESSIONS_REVOKED.inc(int(revoked))
         return int(revoked)

@@ -45,6 +45,7 @@ class LocalStack:
         self.http_port = http_port
         self.api_port = api_port
         self.echo_port = echo_port
+        self.status_port = processes.free_port(host)  # nginx's stub_status
         self.run_dir = run_dir if run_dir.is_absolute() else ROOT / run_dir
         self.log_to_files = log_to_files
         # `make local`: nginx, gunicorn and echo get SIGTERM (a graceful stop) from the kernel
@@ -80,7 +81,9 @@ class LocalStack:
 
     def nginx_values(self) -> dict[str, str]:
         secret = self.env["GATEWAY_SECRET"]
-        return nginx.host_values(self.host, self.http_port, self.api_port, self.echo_port, secret)
+        return nginx.host_values(
+            self.host, self.http_port, self.api_port, self.echo_port, secret, self.status_port
+        )
 
     def start(self, timeout: float = 30.0) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
@@ -20,12 +22,24 @@ class RedisOptions:
     socket_timeout: float
     connect_timeout: float
     health_check_interval: int
+    on_wait: Callable[[], None] | None = None  # called when a command must wait for a connection
+
+
+class _WaitCountingPool(BlockingConnectionPool):
+    """Tells `on_wait` each time every connection is taken and a command has to wait."""
+
+    on_wait: Callable[[], None] | None = None
+
+    async def get_connection(self, *args: Any, **kwargs: Any) -> Any:
+        if self.on_wait is not None and not self.can_get_connection():
+            self.on_wait()
+        return await super().get_connection(*args, **kwargs)  # type: ignore[no-untyped-call]
 
 
 def create_redis(options: RedisOptions) -> Redis:
     # A blocking pool waits (up to pool_timeout) for a free connection; the default pool
     # raises at once when exhausted, which turned bursts of 256 connections into 500s.
-    pool = BlockingConnectionPool.from_url(
+    pool = _WaitCountingPool.from_url(
         options.url,
         max_connections=options.max_connections,
         timeout=options.pool_timeout,
@@ -35,6 +49,7 @@ def create_redis(options: RedisOptions) -> Redis:
         decode_responses=True,
         retry=_one_quick_retry(),
     )
+    pool.on_wait = options.on_wait
     return Redis(connection_pool=pool, retry=_one_quick_retry())
 
 
