@@ -9,7 +9,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.e2e.target import Target, compose_psql
+from tests.e2e.target import Target, compose_exec, compose_psql
 from tests.services import TestDatabase
 
 pytestmark = pytest.mark.e2e
@@ -46,3 +46,11 @@ async def test_every_database_session_of_the_running_app_is_app_user(
         assert (await http.get("/health/ready")).status_code == 200
     roles = await _session_roles(target, request)
     assert set(roles) == {"app_user"}, roles
+
+
+def test_the_api_container_holds_no_owner_credentials() -> None:
+    lines = compose_exec("api", "env").splitlines()
+    environment = dict(line.split("=", 1) for line in lines if "=" in line)
+    assert environment.get("POSTGRES_PASSWORD", "") == ""
+    assert environment.get("DATABASE_OWNER_URL", "") == ""
+    assert environment["DATABASE_URL"].startswith("postgresql://app_user:")
