@@ -53,7 +53,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=[AUTHORIZATION_HEADER, "Content-Type", REQUEST_ID_HEADER],
             expose_headers=[AUTHORIZATION_HEADER, REQUEST_ID_HEADER],
         )
-    app.add_middleware(RequestContextMiddleware, access_log=settings.access_log)
+    app.add_middleware(
+        RequestContextMiddleware,
+        access_log=settings.access_log,
+        slow_ms=settings.access_log_slow_ms,
+    )
     return app
 
 

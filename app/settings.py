@@ -27,7 +27,12 @@ class Settings(BaseSettings):
 
     environment: Literal["development", "production"] = "development"
     log_level: str = "INFO"
-    access_log: bool = True
+    # A JSON line for every request. Off by default: nginx already logs each request with its
+    # id and upstream time, and the app's line cost 30 % of /v1/hello's throughput (docs/
+    # benchmark.md). Server errors (5xx) and slow requests are logged whatever this says.
+    access_log: bool = False
+    # Requests slower than this get an access line even with ACCESS_LOG off; 0 never.
+    access_log_slow_ms: float = Field(default=500.0, ge=0)
     docs_enabled: bool | None = None
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 

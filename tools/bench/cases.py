@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
-# Where a case's requests go: nginx of the stack, gunicorn directly, the fixed-body nginx, plain
-# uvicorn, or a --compare NAME.
+# Where a case's requests go: nginx of the stack, gunicorn directly, the fixed-body nginx, the
+# naive FastAPI app, plain uvicorn, or a --compare NAME.
 Via = str
 DataFile = Literal["tokens", "users"]
 
@@ -14,6 +14,7 @@ NGINX: Via = "nginx"
 DIRECT: Via = "gunicorn"
 FIXED: Via = "nginx-fixed"
 UVICORN: Via = "uvicorn"
+NAIVE: Via = "naive"
 STACK_VIAS = frozenset({NGINX, DIRECT})
 
 # nginx.conf neither serves nor stores a cached answer for a request with credentials
@@ -35,6 +36,8 @@ class Case:
     extra_connections: tuple[int, ...] = ()
     # Also driven against every --compare URL.
     comparable: bool = False
+    # Can shed load (503 + Retry-After from a pool or the hasher): wrk counts those apart.
+    sheds: bool = False
 
 
 CASES: tuple[Case, ...] = (
@@ -63,6 +66,7 @@ CASES: tuple[Case, ...] = (
         "GET /getName through nginx, a different session each request",
         data="tokens",
         comparable=True,
+        sheds=True,
     ),
     Case(
         "login",
@@ -73,6 +77,7 @@ CASES: tuple[Case, ...] = (
         data="users",
         extra_connections=(1,),
         comparable=True,
+        sheds=True,
     ),
     Case(
         "setName",
@@ -82,6 +87,7 @@ CASES: tuple[Case, ...] = (
         "POST /setName through nginx, a different session each request",
         data="tokens",
         comparable=True,
+        sheds=True,
     ),
     Case(
         "ref-fixed",
@@ -89,6 +95,13 @@ CASES: tuple[Case, ...] = (
         "/v1/hello",
         "get.lua",
         "reference: nginx answering a fixed JSON body itself (the ceiling)",
+    ),
+    Case(
+        "ref-naive",
+        NAIVE,
+        "/v1/hello",
+        "get.lua",
+        "reference: a naive FastAPI app (one handler returning a dict), gunicorn -w 2",
     ),
     Case(
         "ref-uvicorn",

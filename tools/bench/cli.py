@@ -120,6 +120,14 @@ def parser() -> argparse.ArgumentParser:
         help="an empty Redis DB index the run may use (DB 14)",
     )
     p.add_argument(
+        "--profile",
+        type=_cases,
+        default=(),
+        metavar="CASES",
+        help="py-spy flame graph of every worker during the first run of these cases "
+        "(results/profile-<time>/)",
+    )
+    p.add_argument(
         "--output",
         type=Path,
         default=None,
@@ -144,6 +152,8 @@ def options(args: argparse.Namespace, stamp: str) -> Options:
         admin_database_url=args.admin_database_url,
         redis_url=args.redis_url,
         run_dir=ROOT / "run" / f"bench-{stamp}",
+        profile=args.profile,
+        profile_dir=ROOT / "results" / f"profile-{stamp}",
     )
     if args.smoke:
         opts = replace(opts, smoke=True, **SMOKE)  # type: ignore[arg-type]

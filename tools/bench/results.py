@@ -16,6 +16,8 @@ class Measurement:
     description: str
     runs: list[WrkResult] = field(default_factory=list)
     rss_mb: list[float] = field(default_factory=list)  # per worker, after the last run
+    # CPU seconds each worker of the server under test spent during each run.
+    worker_cpu_s: list[list[float]] = field(default_factory=list)
     error: str | None = None
     skipped: str | None = None
 
@@ -44,8 +46,34 @@ class Measurement:
         return sum(r.non_2xx for r in self.runs)
 
     @property
+    def shed(self) -> int:
+        return sum(r.shed for r in self.runs)
+
+    @property
+    def other_non_2xx(self) -> int:
+        return sum(r.other_non_2xx for r in self.runs)
+
+    @property
     def socket_errors(self) -> int:
         return sum(r.socket_errors for r in self.runs)
+
+    @property
+    def cpu_us_per_request(self) -> float | None:
+        """Median over the runs of the workers' CPU time per answered request."""
+        values = [
+            sum(cpu) / r.requests * 1e6
+            for cpu, r in zip(self.worker_cpu_s, self.runs, strict=False)
+            if r.requests and cpu
+        ]
+        return statistics.median(values) if values else None
+
+    @property
+    def busy_share(self) -> list[float]:
+        """Each worker's share of the CPU time of the last run (0.5 each: evenly spread)."""
+        if not self.worker_cpu_s or not sum(self.worker_cpu_s[-1]):
+            return []
+        last = self.worker_cpu_s[-1]
+        return [x / sum(last) for x in last]
 
     @property
     def failed(self) -> bool:
@@ -62,7 +90,13 @@ class Measurement:
             "p50_ms": round(self.p50_ms, 2),
             "p99_ms": round(self.p99_ms, 2),
             "non_2xx": self.non_2xx,
+            "shed": self.shed,
+            "other_non_2xx": self.other_non_2xx,
             "socket_errors": self.socket_errors,
+            "cpu_us_per_request": (
+                round(self.cpu_us_per_request, 1) if self.cpu_us_per_request else None
+            ),
+            "worker_cpu_s": [[round(x, 3) for x in run] for run in self.worker_cpu_s],
             "rss_mb_per_worker": [round(x, 1) for x in self.rss_mb],
             "error": self.error,
             "skipped": self.skipped,
@@ -124,6 +158,9 @@ class Run:
     workers: int
     measurements: list[Measurement] = field(default_factory=list)
     rss_after_mb: list[float] = field(default_factory=list)
+    # Idle (after start, before any load), per worker: the stack's and the naive reference's.
+    idle_rss_mb: list[float] = field(default_factory=list)
+    naive_rss_mb: list[float] = field(default_factory=list)
     storm: StormCheck | None = None
     many: ManyCheck | None = None
     load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)

@@ -18,11 +18,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from app.settings import Settings
-from tools.bench import wrk
+from tools.bench import profile, wrk
 from tools.bench.calibrate import argon2_verify_ms
-from tools.bench.cases import DIRECT, FIXED, MANY, NGINX, STORM, UVICORN, Case, select
-from tools.bench.procs import load_average, machine, rss_mb
-from tools.bench.references import FixedBodyNginx, PlainUvicorn
+from tools.bench.cases import DIRECT, FIXED, MANY, NAIVE, NGINX, STORM, UVICORN, Case, select
+from tools.bench.procs import cpu_seconds, load_average, machine, rss_mb
+from tools.bench.references import FixedBodyNginx, NaiveGunicorn, PlainUvicorn
 from tools.bench.results import ManyCheck, Measurement, Run, StormCheck
 from tools.bench.seed import ScratchDatabase, ScratchRedis, Seeded, seed
 from tools.bench.stack import Stack, local_stack
@@ -55,6 +55,9 @@ class Options:
     admin_database_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
     redis_url: str = "redis://127.0.0.1:6379/14"
     run_dir: Path = Path("run/bench")
+    # Cases whose first run is profiled with py-spy (one flame graph per worker) into profile_dir.
+    profile: tuple[str, ...] = ()
+    profile_dir: Path = Path("results/profile")
 
     def wanted(self, name: str) -> bool:
         return self.cases is None or name in self.cases
@@ -72,6 +75,7 @@ class Options:
             "users": self.users,
             "storm": None if self.smoke else [self.storm_connections, self.storm_s],
             "many": None if self.smoke else [self.many_connections, self.many_s],
+            "profile": list(self.profile),
         }
 
 
@@ -84,9 +88,13 @@ def levels(case: Case, opts: Options) -> list[int]:
     return sorted(set(opts.connections) | set(extra))
 
 
-def worker_rss(stack: Stack) -> list[float]:
+def worker_rss(stack: Stack | NaiveGunicorn) -> list[float]:
     values = [rss_mb(pid) for pid in stack.worker_pids()]
     return sorted((v for v in values if v is not None), reverse=True)
+
+
+def cpu_of(pids: list[int]) -> dict[int, float]:
+    return {pid: cpu for pid in pids if (cpu := cpu_seconds(pid)) is not None}
 
 
 def login_at(url: str, username: str, password: str) -> str:
@@ -120,6 +128,9 @@ class Bench:
         self.urls: dict[str, str] = {}
         self.data: dict[tuple[str, str], Path | str] = {}  # (via, kind) -> file or skip reason
         self.stack: Stack | None = None
+        self.naive: NaiveGunicorn | None = None
+        # The worker processes behind a via, for CPU per request and the spread over workers.
+        self.workers: dict[str, Callable[[], list[int]]] = {}
 
     # --- one wrk invocation ------------------------------------------------------------------
 
@@ -130,7 +141,7 @@ class Bench:
             if source is None or isinstance(source, str):
                 return source or f"no {case.data} for {case.via}"
             args = [str(source)]
-        script = wrk.build_script(case.script, self.run_dir)
+        script = wrk.build_script(case.script, self.run_dir, count_shed=case.sheds)
         return wrk.command(
             url=self.urls[case.via] + case.path,
             script=script,
@@ -149,18 +160,34 @@ class Bench:
         if isinstance(cmd, str):
             m.skipped = cmd
             return
+        pids = self.workers[case.via]() if case.via in self.workers else []
+        profiling = case.name in self.opts.profile and not m.runs
+        if profiling:
+            profilers = profile.start(
+                pids, self.opts.duration_s, self.opts.profile_dir / f"{case.name}-c{m.connections}"
+            )
+        before = cpu_of(pids)
         try:
             m.runs.append(wrk.run(cmd, duration_s=self.opts.duration_s))
         except wrk.WrkFailed as exc:
             m.error = str(exc)
             return
+        finally:
+            if profiling:
+                for graph in profile.finish(profilers):
+                    self.log(f"  flame graph: {graph}")
+        after = cpu_of(pids)
+        m.worker_cpu_s.append(
+            sorted((after[p] - before[p] for p in after if p in before), reverse=True)
+        )
         if self.stack is not None and case.via in (NGINX, DIRECT):
             m.rss_mb = worker_rss(self.stack)
         last = m.runs[-1]
+        cpu = f"  CPU/worker {' / '.join(f'{x:.1f}' for x in m.worker_cpu_s[-1])} s" if pids else ""
         self.log(
             f"  {case.name:<16} {case.via:<11} c={m.connections:<4} {last.rps:>9,.0f} req/s  "
-            f"p50 {last.p50_ms:7.1f} ms  p99 {last.p99_ms:7.1f} ms  "
-            f"non-2xx {last.non_2xx}  socket {last.socket_errors}"
+            f"p50 {last.p50_ms:7.1f} ms  p99 {last.p99_ms:7.1f} ms  shed {last.shed}  "
+            f"other non-2xx {last.other_non_2xx}  socket {last.socket_errors}{cpu}"
         )
 
     # --- the phases -----------------------------------------------------------------------------
@@ -279,6 +306,10 @@ class Bench:
                 argon2_verify_ms=verify,
                 workers=len(stack.worker_pids()) if stack else 0,
             )
+            if stack is not None:
+                run.idle_rss_mb = worker_rss(stack)
+            if self.naive is not None:
+                run.naive_rss_mb = worker_rss(self.naive)
             self.warm_up(cases)
             self.measure_all(cases, run)
             if stack is not None and not opts.smoke:
@@ -323,6 +354,7 @@ class Bench:
         self.stack = stack
         self.urls[NGINX] = stack.base_url
         self.urls[DIRECT] = stack.api_url
+        self.workers[NGINX] = self.workers[DIRECT] = stack.worker_pids
         return stack
 
     def start_references(
@@ -334,6 +366,13 @@ class Bench:
             fixed.start()
             cleanup.callback(fixed.stop)
             self.urls[FIXED] = fixed.url
+        if NAIVE in vias:
+            naive = NaiveGunicorn(self.run_dir / "naive")
+            naive.start()
+            cleanup.callback(naive.stop)
+            self.urls[NAIVE] = naive.url
+            self.workers[NAIVE] = naive.worker_pids
+            self.naive = naive
         if UVICORN in vias:
             plain = PlainUvicorn(self.run_dir / "uvicorn", env)
             plain.start()
