@@ -74,6 +74,11 @@ class Settings(BaseSettings):
     # 60 -> 68/s and p50 at 1 connection 30.5 -> 28.1 ms against 2 per worker.
     argon2_max_concurrent: int = Field(default=1, ge=1)
 
+    # --- Overload: shed instead of queueing (docs/benchmark.md, "Overload") ---
+    # A login that would wait longer than this for the password hasher is answered 503 with
+    # Retry-After at once (per worker: hashes queued x the recent time of one hash).
+    login_max_queue_seconds: float = Field(default=2.0, gt=0)
+
     gateway_secret: SecretStr = SecretStr("dev-gateway-secret")
     events_stream: str = "events:users"
     # XADD MAXLEN ~: a consumer further behind than this loses the oldest entries.
