@@ -145,9 +145,11 @@ async def test_a_redis_pool_wait_beyond_its_timeout_is_a_503_with_retry_after(
         auth = {"Authorization": login.headers["Authorization"]}
         # The pool's one connection blocks on an empty list for a second: the request must not
         # wait that long for it.
-        held = asyncio.create_task(
-            app.state.redis.blpop([f"overload-test:{uuid.uuid4().hex}"], timeout=1)
-        )
+
+        async def hold_the_connection() -> None:
+            await app.state.redis.blpop([f"overload-test:{uuid.uuid4().hex}"], timeout=1)
+
+        held = asyncio.create_task(hold_the_connection())
         await asyncio.sleep(0)
         answer = await client.get("/getName", headers=auth)
         await held
