@@ -97,6 +97,11 @@ class PasswordHasherService:
         ahead = self._admitted - self._slot_count + 1
         return max(0, ahead) / self._slot_count * self.seconds_per_hash
 
+    def shed_if_busy(self) -> None:
+        """Raise HasherBusy now if a verification would not be admitted: lets a login be shed
+        before it spends a Redis and a PostgreSQL round trip on the way to the hasher."""
+        self._admit()
+
     def _admit(self) -> None:
         wait = self.expected_wait()
         if wait > self._max_wait_s:

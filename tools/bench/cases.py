@@ -116,7 +116,24 @@ CASES: tuple[Case, ...] = (
 # endpoints, and many connections against /getName.
 STORM = "login-storm"
 MANY = "getName-1024"
-CHECKS = (STORM, MANY)
+
+
+@dataclass(frozen=True, slots=True)
+class OpenLoopCase:
+    """A constant arrival rate (tools/bench/openloop.py) at fractions of the capacity that the
+    closed-loop case of the same name measured in the same run, through nginx."""
+
+    name: str
+    case: str
+    data: DataFile
+    loads: tuple[float, ...] = (0.7, 2.0)
+
+
+OPEN_LOOP = (
+    OpenLoopCase("login-open", "login", "users"),
+    OpenLoopCase("setName-open", "setName", "tokens"),
+)
+CHECKS = (STORM, MANY, *(o.name for o in OPEN_LOOP))
 CASE_NAMES = tuple(case.name for case in CASES) + CHECKS
 
 

@@ -108,6 +108,12 @@ def parser() -> argparse.ArgumentParser:
         "--many", type=float, default=60.0, help="1,024-connection check seconds (60; 0 skips it)"
     )
     p.add_argument(
+        "--open",
+        type=float,
+        default=20.0,
+        help="seconds per open-loop (constant rate) run (20; 0 skips them)",
+    )
+    p.add_argument(
         "--admin-database-url",
         default=os.environ.get(
             "BENCH_ADMIN_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -149,6 +155,7 @@ def options(args: argparse.Namespace, stamp: str) -> Options:
         workers=args.workers,
         storm_s=args.storm,
         many_s=args.many,
+        open_s=args.open,
         admin_database_url=args.admin_database_url,
         redis_url=args.redis_url,
         run_dir=ROOT / "run" / f"bench-{stamp}",

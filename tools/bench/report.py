@@ -34,6 +34,25 @@ def table(run: Run) -> str:
     return "\n".join(lines)
 
 
+def open_loop_table(run: Run) -> str:
+    lines = [
+        "| open loop | load | rate req/s | answered req/s | p50 ms | p99 ms | shed | "
+        "other non-2xx | socket err | connections |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for m in run.open_loop:
+        r = m.result
+        if r is None:
+            lines.append(f"| {m.case} | {m.load:.0%} | {m.error} | | | | | | | |")
+            continue
+        lines.append(
+            f"| {m.case} | {m.load:.0%} | {r.rate:,.0f} | {r.ok_rps:,.0f} | {r.p50_ms:.1f} | "
+            f"{r.p99_ms:.1f} | {r.shed} | {r.other_non_2xx} | {r.socket_errors} | "
+            f"{r.connections} |"
+        )
+    return "\n".join(lines)
+
+
 def targets_table(items: list[Target], *, goals: bool = True) -> str:
     if not goals:
         lines = ["| ratio | measured | note |", "|---|---|---|"]
@@ -53,7 +72,10 @@ def render(run: Run) -> str:
         f"{run.options['runs']} runs x {run.options['duration_s']} s; one argon2id "
         f"verification {run.argon2_verify_ms:.1f} ms"
     )
-    parts = [head, "", table(run), "", targets_table(targets(run))]
+    parts = [head, "", table(run)]
+    if run.open_loop:
+        parts += ["", open_loop_table(run)]
+    parts += ["", targets_table(targets(run))]
     extra = informational(run)
     if extra:
         parts += ["", targets_table(extra, goals=False)]
@@ -76,6 +98,8 @@ def to_json(run: Run) -> dict[str, object]:
         "naive_idle_rss_mb_per_worker": [round(x, 1) for x in run.naive_rss_mb],
         "storm": run.storm.to_json() if run.storm else None,
         "many": run.many.to_json() if run.many else None,
+        "open_loop": [m.to_json() for m in run.open_loop],
+        "login_max_queue_s": run.login_max_queue_s,
         "targets": [asdict(t) for t in targets(run)],
         "informational": [asdict(t) for t in informational(run)],
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import asdict, dataclass, field
 
+from tools.bench.openloop import OpenLoopResult
 from tools.bench.wrk import WrkResult
 
 
@@ -32,6 +33,12 @@ class Measurement:
     @property
     def rps(self) -> float:
         return self._median("rps")
+
+    @property
+    def ok_rps(self) -> float:
+        """Median over the runs of the answers with a 2xx status per second."""
+        values = [r.rps * (r.requests - r.non_2xx) / r.requests for r in self.runs if r.requests]
+        return statistics.median(values) if values else 0.0
 
     @property
     def p50_ms(self) -> float:
@@ -149,6 +156,26 @@ class ManyCheck:
 
 
 @dataclass
+class OpenLoopMeasurement:
+    """One constant-rate run: `load` x the capacity its closed-loop case measured."""
+
+    case: str
+    load: float
+    capacity_rps: float
+    result: OpenLoopResult | None = None
+    error: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "case": self.case,
+            "load": self.load,
+            "capacity_rps": round(self.capacity_rps, 1),
+            "result": self.result.to_json() if self.result else None,
+            "error": self.error,
+        }
+
+
+@dataclass
 class Run:
     started: str
     machine: dict[str, object]
@@ -163,6 +190,8 @@ class Run:
     naive_rss_mb: list[float] = field(default_factory=list)
     storm: StormCheck | None = None
     many: ManyCheck | None = None
+    open_loop: list[OpenLoopMeasurement] = field(default_factory=list)
+    login_max_queue_s: float = 2.0
     load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
     finished: str = ""
 

@@ -18,12 +18,24 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from app.settings import Settings
-from tools.bench import profile, wrk
+from tools.bench import openloop, profile, wrk
 from tools.bench.calibrate import argon2_verify_ms
-from tools.bench.cases import DIRECT, FIXED, MANY, NAIVE, NGINX, STORM, UVICORN, Case, select
+from tools.bench.cases import (
+    DIRECT,
+    FIXED,
+    MANY,
+    NAIVE,
+    NGINX,
+    OPEN_LOOP,
+    STORM,
+    UVICORN,
+    Case,
+    OpenLoopCase,
+    select,
+)
 from tools.bench.procs import cpu_seconds, load_average, machine, rss_mb
 from tools.bench.references import FixedBodyNginx, NaiveGunicorn, PlainUvicorn
-from tools.bench.results import ManyCheck, Measurement, Run, StormCheck
+from tools.bench.results import ManyCheck, Measurement, OpenLoopMeasurement, Run, StormCheck
 from tools.bench.seed import ScratchDatabase, ScratchRedis, Seeded, seed
 from tools.bench.stack import Stack, local_stack
 
@@ -51,6 +63,7 @@ class Options:
     storm_connections: int = 64
     many_s: float = 60.0
     many_connections: int = 1024
+    open_s: float = 20.0
     verify_rounds: int = 15
     admin_database_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
     redis_url: str = "redis://127.0.0.1:6379/14"
@@ -75,6 +88,7 @@ class Options:
             "users": self.users,
             "storm": None if self.smoke else [self.storm_connections, self.storm_s],
             "many": None if self.smoke else [self.many_connections, self.many_s],
+            "open_loop_s": None if self.smoke else self.open_s,
             "profile": list(self.profile),
         }
 
@@ -258,6 +272,42 @@ class Bench:
         check.max_rss_mb = sorted(peak.values(), reverse=True)
         return check
 
+    def open_loop(self, spec: OpenLoopCase, run: Run) -> list[OpenLoopMeasurement]:
+        """Each load of `spec` as a constant rate, relative to the best closed-loop throughput
+        of its case in this run (2xx answers only: shed answers are not capacity)."""
+        measured = [m for m in run.measurements if m.case == spec.case and m.runs]
+        capacity = max((m.ok_rps for m in measured), default=0.0)
+        out = [OpenLoopMeasurement(spec.name, load, capacity) for load in spec.loads]
+        source = self.data.get((NGINX, spec.data))
+        if not capacity or not isinstance(source, Path):
+            for m in out:
+                m.error = f"no closed-loop measurement of {spec.case} in this run"
+            return out
+        build = openloop.login_requests if spec.data == "users" else openloop.set_name_requests
+        host = self.urls[NGINX].split("//", 1)[1]
+        requests = build(source, host)
+        for m in out:
+            rate = m.load * capacity
+            self.log(
+                f"{spec.name}: {rate:,.0f} req/s ({m.load:.0%} of {capacity:,.0f}) for "
+                f"{self.opts.open_s:.0f} s"
+            )
+            try:
+                m.result = openloop.run(
+                    self.urls[NGINX], requests, rate=rate, duration_s=self.opts.open_s
+                )
+            except OSError as exc:
+                m.error = str(exc)
+                continue
+            r = m.result
+            self.log(
+                f"  answered {r.ok} ({r.ok_rps:,.0f}/s) p50 {r.p50_ms:.1f} ms p99 "
+                f"{r.p99_ms:.1f} ms  shed {r.shed}  other non-2xx {r.other_non_2xx}  "
+                f"socket {r.socket_errors}  connections {r.connections}"
+            )
+            time.sleep(SETTLE_S)
+        return out
+
     # --- the whole run --------------------------------------------------------------------------
 
     def run(self) -> Run:
@@ -305,6 +355,9 @@ class Bench:
                 load_before=load_average(),
                 argon2_verify_ms=verify,
                 workers=len(stack.worker_pids()) if stack else 0,
+                login_max_queue_s=float(
+                    opts.env.get("LOGIN_MAX_QUEUE_SECONDS", settings.login_max_queue_seconds)
+                ),
             )
             if stack is not None:
                 run.idle_rss_mb = worker_rss(stack)
@@ -312,6 +365,10 @@ class Bench:
                 run.naive_rss_mb = worker_rss(self.naive)
             self.warm_up(cases)
             self.measure_all(cases, run)
+            if stack is not None and not opts.smoke and opts.open_s > 0:
+                for spec in OPEN_LOOP:
+                    if opts.wanted(spec.name) and any(c.name == spec.case for c in cases):
+                        run.open_loop += self.open_loop(spec, run)
             if stack is not None and not opts.smoke:
                 if (
                     opts.many_s > 0
