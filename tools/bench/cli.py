@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
-from tools.bench import report
+from tools.bench import chart, report
 from tools.bench.cases import CASE_NAMES
 from tools.bench.runner import Bench, Options
 from tools.bench.seed import SeedError
@@ -194,8 +194,11 @@ def main(argv: list[str] | None = None) -> int:
         log("interrupted; everything the run started was stopped")
         return 130
     report.write_json(run, output)
+    picture = chart.write(run, output.with_suffix(".svg"))
     print(report.render(run))
     print(f"\nJSON: {output}")
+    if picture is not None:
+        print(f"chart: {picture}")
     failed = [m for m in run.measurements if m.failed]
     errors = [m for m in run.measurements if m.non_2xx or m.socket_errors]
     if failed:

@@ -215,6 +215,9 @@ class Bench:
             if isinstance(cmd, list):
                 with contextlib.suppress(wrk.WrkFailed):
                     wrk.run(cmd, duration_s=self.opts.warmup_s)
+                if case.sheds:
+                    # Requests the warm-up left queued would be shed in the first measured run.
+                    time.sleep(SETTLE_S)
 
     def measure_all(self, cases: list[Case], run: Run) -> None:
         plan = [
