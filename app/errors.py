@@ -18,7 +18,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import caching
 from app.auth.login_service import InvalidCredentials, LoginThrottled
-from app.auth.passwords import HashingAbandoned
+from app.auth.passwords import HasherBusy, HashingAbandoned
+from app.observability.metrics import record_login_shed
 from app.responses import UnavailableBody, ValidationErrorBody, ValidationIssue
 from app.user.names import UserGone
 from constants import BEARER_SCHEME
@@ -106,6 +107,20 @@ async def _login_throttled(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _hasher_busy(request: Request, exc: Exception) -> JSONResponse:
+    # Shed load: the login would have waited longer than LOGIN_MAX_QUEUE_SECONDS for a hash.
+    assert isinstance(exc, HasherBusy)
+    record_login_shed()
+    body = UnavailableBody(
+        detail="Too many logins in progress; retry shortly", dependency="password-hasher"
+    )
+    return JSONResponse(
+        body.model_dump(),
+        status_code=503,
+        headers={"Retry-After": str(exc.retry_after), **NO_STORE},
+    )
+
+
 async def _client_gone(request: Request, exc: Exception) -> Response:
     # nginx's "client closed request": the client is gone, so nothing reads this answer.
     return Response(status_code=499)
@@ -161,6 +176,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(LoginThrottled, _login_throttled)
     app.add_exception_handler(UserGone, _user_gone)
     app.add_exception_handler(HashingAbandoned, _client_gone)
+    app.add_exception_handler(HasherBusy, _hasher_busy)
     for redis_exc in REDIS_UNAVAILABLE:
         app.add_exception_handler(redis_exc, _redis_down)
     for pg_exc in POSTGRES_UNAVAILABLE:

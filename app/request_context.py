@@ -1,6 +1,10 @@
 """Request id and access log as a plain ASGI middleware (no per-request task like
 BaseHTTPMiddleware). nginx sends `X-Request-ID`; the app adopts it, or makes one, returns it,
-and stamps every log line of the request with it."""
+and stamps every log line of the request with it.
+
+The access line is written for every request when `access_log` is on; otherwise only for server
+errors (5xx, at WARNING) and requests slower than `slow_ms` (at WARNING): nginx's access log
+already has every request with its id and upstream time."""
 
 from __future__ import annotations
 
@@ -34,10 +38,12 @@ class RequestContextMiddleware:
         app: ASGIApp,
         *,
         access_log: bool,
+        slow_ms: float = 0.0,
         on_request_id: Callable[[str], None] | None = None,
     ) -> None:
         self.app = app
         self.access_log = access_log
+        self.slow_s = slow_ms / 1000 if slow_ms > 0 else float("inf")
         # e.g. tracing: record the id on the request's span (None when tracing is off)
         self.on_request_id = on_request_id
 
@@ -62,8 +68,11 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            if self.access_log:
-                access_logger.info(
+            elapsed = time.perf_counter() - started
+            notable = status >= 500 or elapsed >= self.slow_s
+            if self.access_log or notable:
+                access_logger.log(
+                    logging.WARNING if notable else logging.INFO,
                     "%s %s %d",
                     scope["method"],
                     scope["path"],
@@ -72,7 +81,7 @@ class RequestContextMiddleware:
                         "status": status,
                         "method": scope["method"],
                         "path": scope["path"],
-                        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                        "duration_ms": round(elapsed * 1000, 2),
                     },
                 )
             request_id_var.reset(token)

@@ -35,7 +35,8 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
     422: {"model": ValidationErrorBody, "description": "Invalid input"},
     503: {
         "model": UnavailableBody,
-        "description": "PostgreSQL or Redis is unavailable",
+        "description": "PostgreSQL or Redis is unavailable, or (login) too many logins wait "
+        "for the password hasher",
         "headers": {"Retry-After": _header("Seconds", required=True, type_="integer")},
     },
 }

@@ -39,7 +39,12 @@ class Settings(BaseSettings):
 
     environment: Literal["development", "production"] = "development"
     log_level: str = "INFO"
-    access_log: bool = True
+    # A JSON line for every request. Off by default: nginx already logs each request with its
+    # id and upstream time, and the app's line cost 30 % of /v1/hello's throughput (docs/
+    # benchmark.md). Server errors (5xx) and slow requests are logged whatever this says.
+    access_log: bool = False
+    # Requests slower than this get an access line even with ACCESS_LOG off; 0 never.
+    access_log_slow_ms: float = Field(default=500.0, ge=0)
     docs_enabled: bool | None = None
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
@@ -81,6 +86,11 @@ class Settings(BaseSettings):
     # CPUs busy (one worker per CPU) and reuses one warm block: make bench, 2 workers, login
     # 60 -> 68/s and p50 at 1 connection 30.5 -> 28.1 ms against 2 per worker.
     argon2_max_concurrent: int = Field(default=1, ge=1)
+
+    # --- Overload: shed instead of queueing (docs/benchmark.md, "Overload") ---
+    # A login that would wait longer than this for the password hasher is answered 503 with
+    # Retry-After at once (per worker: hashes queued x the recent time of one hash).
+    login_max_queue_seconds: float = Field(default=2.0, gt=0)
 
     gateway_secret: SecretStr = SecretStr("dev-gateway-secret")
     events_stream: str = "events:users"

@@ -60,6 +60,7 @@ async def login(
     credentials: Annotated[LoginRequest, Depends(read_credentials)],
     state: StateDep,
 ) -> JSONResponse:
+    state.hasher.shed_if_busy()  # overload: answer 503 before any round trip (passwords.py)
     token = await login_service.login(
         pool=state.pool,
         hasher=state.hasher,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
-# Where a case's requests go: nginx of the stack, gunicorn directly, the fixed-body nginx, plain
-# uvicorn, or a --compare NAME.
+# Where a case's requests go: nginx of the stack, gunicorn directly, the fixed-body nginx, the
+# naive FastAPI app, plain uvicorn, or a --compare NAME.
 Via = str
 DataFile = Literal["tokens", "users"]
 
@@ -14,6 +14,7 @@ NGINX: Via = "nginx"
 DIRECT: Via = "gunicorn"
 FIXED: Via = "nginx-fixed"
 UVICORN: Via = "uvicorn"
+NAIVE: Via = "naive"
 STACK_VIAS = frozenset({NGINX, DIRECT})
 
 # nginx.conf neither serves nor stores a cached answer for a request with credentials
@@ -35,6 +36,8 @@ class Case:
     extra_connections: tuple[int, ...] = ()
     # Also driven against every --compare URL.
     comparable: bool = False
+    # Can shed load (503 + Retry-After from a pool or the hasher): wrk counts those apart.
+    sheds: bool = False
 
 
 CASES: tuple[Case, ...] = (
@@ -63,6 +66,7 @@ CASES: tuple[Case, ...] = (
         "GET /getName through nginx, a different session each request",
         data="tokens",
         comparable=True,
+        sheds=True,
     ),
     Case(
         "login",
@@ -71,8 +75,13 @@ CASES: tuple[Case, ...] = (
         "login.lua",
         "POST /login through nginx, a different user each request",
         data="users",
-        extra_connections=(1,),
+        # 1: latency without queueing. 4: throughput without shedding (two logins per worker
+        # never wait LOGIN_MAX_QUEUE_SECONDS); the open-loop rates are based on it, because at
+        # 64+ wrk re-sends each shed login at once (it ignores Retry-After) and that retry
+        # flood takes CPU from hashing.
+        extra_connections=(1, 4),
         comparable=True,
+        sheds=True,
     ),
     Case(
         "setName",
@@ -82,6 +91,7 @@ CASES: tuple[Case, ...] = (
         "POST /setName through nginx, a different session each request",
         data="tokens",
         comparable=True,
+        sheds=True,
     ),
     Case(
         "ref-fixed",
@@ -89,6 +99,13 @@ CASES: tuple[Case, ...] = (
         "/v1/hello",
         "get.lua",
         "reference: nginx answering a fixed JSON body itself (the ceiling)",
+    ),
+    Case(
+        "ref-naive",
+        NAIVE,
+        "/v1/hello",
+        "get.lua",
+        "reference: a naive FastAPI app (one handler returning a dict), gunicorn -w 2",
     ),
     Case(
         "ref-uvicorn",
@@ -103,7 +120,24 @@ CASES: tuple[Case, ...] = (
 # endpoints, and many connections against /getName.
 STORM = "login-storm"
 MANY = "getName-1024"
-CHECKS = (STORM, MANY)
+
+
+@dataclass(frozen=True, slots=True)
+class OpenLoopCase:
+    """A constant arrival rate (tools/bench/openloop.py) at fractions of the capacity that the
+    closed-loop case of the same name measured in the same run, through nginx."""
+
+    name: str
+    case: str
+    data: DataFile
+    loads: tuple[float, ...] = (0.7, 2.0)
+
+
+OPEN_LOOP = (
+    OpenLoopCase("login-open", "login", "users"),
+    OpenLoopCase("setName-open", "setName", "tokens"),
+)
+CHECKS = (STORM, MANY, *(o.name for o in OPEN_LOOP))
 CASE_NAMES = tuple(case.name for case in CASES) + CHECKS
 
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
-from tools.bench import report
+from tools.bench import chart, report
 from tools.bench.cases import CASE_NAMES
 from tools.bench.runner import Bench, Options
 from tools.bench.seed import SeedError
@@ -108,6 +108,12 @@ def parser() -> argparse.ArgumentParser:
         "--many", type=float, default=60.0, help="1,024-connection check seconds (60; 0 skips it)"
     )
     p.add_argument(
+        "--open",
+        type=float,
+        default=20.0,
+        help="seconds per open-loop (constant rate) run (20; 0 skips them)",
+    )
+    p.add_argument(
         "--admin-database-url",
         default=os.environ.get(
             "BENCH_ADMIN_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -118,6 +124,14 @@ def parser() -> argparse.ArgumentParser:
         "--redis-url",
         default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
         help="an empty Redis DB index the run may use (DB 14)",
+    )
+    p.add_argument(
+        "--profile",
+        type=_cases,
+        default=(),
+        metavar="CASES",
+        help="py-spy flame graph of every worker during the first run of these cases "
+        "(results/profile-<time>/)",
     )
     p.add_argument(
         "--output",
@@ -141,9 +155,12 @@ def options(args: argparse.Namespace, stamp: str) -> Options:
         workers=args.workers,
         storm_s=args.storm,
         many_s=args.many,
+        open_s=args.open,
         admin_database_url=args.admin_database_url,
         redis_url=args.redis_url,
         run_dir=ROOT / "run" / f"bench-{stamp}",
+        profile=args.profile,
+        profile_dir=ROOT / "results" / f"profile-{stamp}",
     )
     if args.smoke:
         opts = replace(opts, smoke=True, **SMOKE)  # type: ignore[arg-type]
@@ -177,8 +194,11 @@ def main(argv: list[str] | None = None) -> int:
         log("interrupted; everything the run started was stopped")
         return 130
     report.write_json(run, output)
+    picture = chart.write(run, output.with_suffix(".svg"))
     print(report.render(run))
     print(f"\nJSON: {output}")
+    if picture is not None:
+        print(f"chart: {picture}")
     failed = [m for m in run.measurements if m.failed]
     errors = [m for m in run.measurements if m.non_2xx or m.socket_errors]
     if failed:

@@ -1,6 +1,6 @@
-"""The two reference servers of a run: nginx answering a fixed body itself (the ceiling of
-anything behind nginx), and the app under plain `uvicorn main:app` with default settings (what
-one would run without this template)."""
+"""The reference servers of a run: nginx answering a fixed body itself (the ceiling of anything
+behind nginx), the naive FastAPI app under gunicorn (what FastAPI itself costs, `naive_app.py`),
+and the app under plain `uvicorn main:app` with default settings."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from pathlib import Path
 from types import TracebackType
 
 from tools.bench.procs import free_port, wait_http
+from tools.devstack.processes import children
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXED_BODY = '{"version":"v1","message":"Hello, world!"}'
@@ -148,3 +149,35 @@ class PlainUvicorn(Server):
         # uvicorn reads UVICORN_* options from the environment: none may leak into "defaults".
         inherited = {k: v for k, v in os.environ.items() if not k.startswith("UVICORN_")}
         return {**inherited, **self.env}
+
+
+class NaiveGunicorn(Server):
+    """`gunicorn -w 2 -k uvicorn_worker.UvicornWorker` serving tools/bench/naive_app.py: no
+    config file, gunicorn's and uvicorn's defaults (uvloop, httptools, access log off because
+    gunicorn's is off unless asked for)."""
+
+    WORKERS = 2
+
+    def command(self) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-w",
+            str(self.WORKERS),
+            "-k",
+            "uvicorn_worker.UvicornWorker",
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            # gunicorn >= 25 opens a control socket in $HOME; several runs would share it.
+            "--no-control-socket",
+            "tools.bench.naive_app:app",
+        ]
+
+    def environment(self) -> dict[str, str]:
+        # Nothing of the stack's tuning may leak into the reference.
+        skip = ("UVICORN_", "GUNICORN_", "WEB_CONCURRENCY")
+        return {k: v for k, v in os.environ.items() if not k.startswith(skip)}
+
+    def worker_pids(self) -> list[int]:
+        return children(self.proc.pid) if self.proc else []

@@ -13,20 +13,43 @@ from tools.bench.targets import Target, informational, targets
 def _row(m: Measurement) -> str:
     if m.skipped or m.error or not m.runs:
         why = m.skipped or m.error or "no result"
-        return f"| {m.case} | {m.via} | {m.connections} | {why} | | | | | |"
+        return f"| {m.case} | {m.via} | {m.connections} | {why} | | | | | | | | |"
     rss = " / ".join(f"{x:.0f}" for x in m.rss_mb) if m.rss_mb else "-"
+    cpu = f"{m.cpu_us_per_request:.0f}" if m.cpu_us_per_request else "-"
+    split = " / ".join(f"{x:.0%}" for x in m.busy_share) if m.busy_share else "-"
     return (
         f"| {m.case} | {m.via} | {m.connections} | {m.rps:,.0f} | {m.p50_ms:.1f} | "
-        f"{m.p99_ms:.1f} | {m.non_2xx} | {m.socket_errors} | {rss} |"
+        f"{m.p99_ms:.1f} | {m.shed} | {m.other_non_2xx} | {m.socket_errors} | {cpu} | "
+        f"{split} | {rss} |"
     )
 
 
 def table(run: Run) -> str:
     lines = [
-        "| case | via | conns | req/s | p50 ms | p99 ms | non-2xx | socket err | RSS/worker MB |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| case | via | conns | req/s | p50 ms | p99 ms | shed | other non-2xx | socket err "
+        "| worker CPU µs/req | CPU split | RSS/worker MB |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         *(_row(m) for m in run.measurements),
     ]
+    return "\n".join(lines)
+
+
+def open_loop_table(run: Run) -> str:
+    lines = [
+        "| open loop | load | rate req/s | answered req/s | p50 ms | p99 ms | shed | "
+        "other non-2xx | socket err | connections |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for m in run.open_loop:
+        r = m.result
+        if r is None:
+            lines.append(f"| {m.case} | {m.load:.0%} | {m.error} | | | | | | | |")
+            continue
+        lines.append(
+            f"| {m.case} | {m.load:.0%} | {r.rate:,.0f} | {r.ok_rps:,.0f} | {r.p50_ms:.1f} | "
+            f"{r.p99_ms:.1f} | {r.shed} | {r.other_non_2xx} | {r.socket_errors} | "
+            f"{r.connections} |"
+        )
     return "\n".join(lines)
 
 
@@ -49,7 +72,10 @@ def render(run: Run) -> str:
         f"{run.options['runs']} runs x {run.options['duration_s']} s; one argon2id "
         f"verification {run.argon2_verify_ms:.1f} ms"
     )
-    parts = [head, "", table(run), "", targets_table(targets(run))]
+    parts = [head, "", table(run)]
+    if run.open_loop:
+        parts += ["", open_loop_table(run)]
+    parts += ["", targets_table(targets(run))]
     extra = informational(run)
     if extra:
         parts += ["", targets_table(extra, goals=False)]
@@ -68,8 +94,12 @@ def to_json(run: Run) -> dict[str, object]:
         "workers": run.workers,
         "cases": [m.to_json() for m in run.measurements],
         "rss_after_mb_per_worker": [round(x, 1) for x in run.rss_after_mb],
+        "idle_rss_mb_per_worker": [round(x, 1) for x in run.idle_rss_mb],
+        "naive_idle_rss_mb_per_worker": [round(x, 1) for x in run.naive_rss_mb],
         "storm": run.storm.to_json() if run.storm else None,
         "many": run.many.to_json() if run.many else None,
+        "open_loop": [m.to_json() for m in run.open_loop],
+        "login_max_queue_s": run.login_max_queue_s,
         "targets": [asdict(t) for t in targets(run)],
         "informational": [asdict(t) for t in informational(run)],
     }

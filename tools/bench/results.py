@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import asdict, dataclass, field
 
+from tools.bench.openloop import OpenLoopResult
 from tools.bench.wrk import WrkResult
 
 
@@ -16,6 +17,8 @@ class Measurement:
     description: str
     runs: list[WrkResult] = field(default_factory=list)
     rss_mb: list[float] = field(default_factory=list)  # per worker, after the last run
+    # CPU seconds each worker of the server under test spent during each run.
+    worker_cpu_s: list[list[float]] = field(default_factory=list)
     error: str | None = None
     skipped: str | None = None
 
@@ -32,6 +35,12 @@ class Measurement:
         return self._median("rps")
 
     @property
+    def ok_rps(self) -> float:
+        """Median over the runs of the answers with a 2xx status per second."""
+        values = [r.rps * (r.requests - r.non_2xx) / r.requests for r in self.runs if r.requests]
+        return statistics.median(values) if values else 0.0
+
+    @property
     def p50_ms(self) -> float:
         return self._median("p50_ms")
 
@@ -44,8 +53,34 @@ class Measurement:
         return sum(r.non_2xx for r in self.runs)
 
     @property
+    def shed(self) -> int:
+        return sum(r.shed for r in self.runs)
+
+    @property
+    def other_non_2xx(self) -> int:
+        return sum(r.other_non_2xx for r in self.runs)
+
+    @property
     def socket_errors(self) -> int:
         return sum(r.socket_errors for r in self.runs)
+
+    @property
+    def cpu_us_per_request(self) -> float | None:
+        """Median over the runs of the workers' CPU time per answered request."""
+        values = [
+            sum(cpu) / r.requests * 1e6
+            for cpu, r in zip(self.worker_cpu_s, self.runs, strict=False)
+            if r.requests and cpu
+        ]
+        return statistics.median(values) if values else None
+
+    @property
+    def busy_share(self) -> list[float]:
+        """Each worker's share of the CPU time of the last run (0.5 each: evenly spread)."""
+        if not self.worker_cpu_s or not sum(self.worker_cpu_s[-1]):
+            return []
+        last = self.worker_cpu_s[-1]
+        return [x / sum(last) for x in last]
 
     @property
     def failed(self) -> bool:
@@ -62,7 +97,13 @@ class Measurement:
             "p50_ms": round(self.p50_ms, 2),
             "p99_ms": round(self.p99_ms, 2),
             "non_2xx": self.non_2xx,
+            "shed": self.shed,
+            "other_non_2xx": self.other_non_2xx,
             "socket_errors": self.socket_errors,
+            "cpu_us_per_request": (
+                round(self.cpu_us_per_request, 1) if self.cpu_us_per_request else None
+            ),
+            "worker_cpu_s": [[round(x, 3) for x in run] for run in self.worker_cpu_s],
             "rss_mb_per_worker": [round(x, 1) for x in self.rss_mb],
             "error": self.error,
             "skipped": self.skipped,
@@ -115,6 +156,26 @@ class ManyCheck:
 
 
 @dataclass
+class OpenLoopMeasurement:
+    """One constant-rate run: `load` x the capacity its closed-loop case measured."""
+
+    case: str
+    load: float
+    capacity_rps: float
+    result: OpenLoopResult | None = None
+    error: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "case": self.case,
+            "load": self.load,
+            "capacity_rps": round(self.capacity_rps, 1),
+            "result": self.result.to_json() if self.result else None,
+            "error": self.error,
+        }
+
+
+@dataclass
 class Run:
     started: str
     machine: dict[str, object]
@@ -124,8 +185,13 @@ class Run:
     workers: int
     measurements: list[Measurement] = field(default_factory=list)
     rss_after_mb: list[float] = field(default_factory=list)
+    # Idle (after start, before any load), per worker: the stack's and the naive reference's.
+    idle_rss_mb: list[float] = field(default_factory=list)
+    naive_rss_mb: list[float] = field(default_factory=list)
     storm: StormCheck | None = None
     many: ManyCheck | None = None
+    open_loop: list[OpenLoopMeasurement] = field(default_factory=list)
+    login_max_queue_s: float = 2.0
     load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
     finished: str = ""
 

@@ -18,12 +18,24 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from app.settings import Settings
-from tools.bench import wrk
+from tools.bench import openloop, profile, wrk
 from tools.bench.calibrate import argon2_verify_ms
-from tools.bench.cases import DIRECT, FIXED, MANY, NGINX, STORM, UVICORN, Case, select
-from tools.bench.procs import load_average, machine, rss_mb
-from tools.bench.references import FixedBodyNginx, PlainUvicorn
-from tools.bench.results import ManyCheck, Measurement, Run, StormCheck
+from tools.bench.cases import (
+    DIRECT,
+    FIXED,
+    MANY,
+    NAIVE,
+    NGINX,
+    OPEN_LOOP,
+    STORM,
+    UVICORN,
+    Case,
+    OpenLoopCase,
+    select,
+)
+from tools.bench.procs import cpu_seconds, load_average, machine, rss_mb
+from tools.bench.references import FixedBodyNginx, NaiveGunicorn, PlainUvicorn
+from tools.bench.results import ManyCheck, Measurement, OpenLoopMeasurement, Run, StormCheck
 from tools.bench.seed import ScratchDatabase, ScratchRedis, Seeded, seed
 from tools.bench.stack import Stack, local_stack
 
@@ -51,10 +63,14 @@ class Options:
     storm_connections: int = 64
     many_s: float = 60.0
     many_connections: int = 1024
+    open_s: float = 20.0
     verify_rounds: int = 15
     admin_database_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
     redis_url: str = "redis://127.0.0.1:6379/14"
     run_dir: Path = Path("run/bench")
+    # Cases whose first run is profiled with py-spy (one flame graph per worker) into profile_dir.
+    profile: tuple[str, ...] = ()
+    profile_dir: Path = Path("results/profile")
 
     def wanted(self, name: str) -> bool:
         return self.cases is None or name in self.cases
@@ -72,6 +88,8 @@ class Options:
             "users": self.users,
             "storm": None if self.smoke else [self.storm_connections, self.storm_s],
             "many": None if self.smoke else [self.many_connections, self.many_s],
+            "open_loop_s": None if self.smoke else self.open_s,
+            "profile": list(self.profile),
         }
 
 
@@ -84,9 +102,13 @@ def levels(case: Case, opts: Options) -> list[int]:
     return sorted(set(opts.connections) | set(extra))
 
 
-def worker_rss(stack: Stack) -> list[float]:
+def worker_rss(stack: Stack | NaiveGunicorn) -> list[float]:
     values = [rss_mb(pid) for pid in stack.worker_pids()]
     return sorted((v for v in values if v is not None), reverse=True)
+
+
+def cpu_of(pids: list[int]) -> dict[int, float]:
+    return {pid: cpu for pid in pids if (cpu := cpu_seconds(pid)) is not None}
 
 
 def login_at(url: str, username: str, password: str) -> str:
@@ -120,6 +142,9 @@ class Bench:
         self.urls: dict[str, str] = {}
         self.data: dict[tuple[str, str], Path | str] = {}  # (via, kind) -> file or skip reason
         self.stack: Stack | None = None
+        self.naive: NaiveGunicorn | None = None
+        # The worker processes behind a via, for CPU per request and the spread over workers.
+        self.workers: dict[str, Callable[[], list[int]]] = {}
 
     # --- one wrk invocation ------------------------------------------------------------------
 
@@ -130,7 +155,7 @@ class Bench:
             if source is None or isinstance(source, str):
                 return source or f"no {case.data} for {case.via}"
             args = [str(source)]
-        script = wrk.build_script(case.script, self.run_dir)
+        script = wrk.build_script(case.script, self.run_dir, count_shed=case.sheds)
         return wrk.command(
             url=self.urls[case.via] + case.path,
             script=script,
@@ -149,18 +174,34 @@ class Bench:
         if isinstance(cmd, str):
             m.skipped = cmd
             return
+        pids = self.workers[case.via]() if case.via in self.workers else []
+        profiling = case.name in self.opts.profile and not m.runs
+        if profiling:
+            profilers = profile.start(
+                pids, self.opts.duration_s, self.opts.profile_dir / f"{case.name}-c{m.connections}"
+            )
+        before = cpu_of(pids)
         try:
             m.runs.append(wrk.run(cmd, duration_s=self.opts.duration_s))
         except wrk.WrkFailed as exc:
             m.error = str(exc)
             return
+        finally:
+            if profiling:
+                for graph in profile.finish(profilers):
+                    self.log(f"  flame graph: {graph}")
+        after = cpu_of(pids)
+        m.worker_cpu_s.append(
+            sorted((after[p] - before[p] for p in after if p in before), reverse=True)
+        )
         if self.stack is not None and case.via in (NGINX, DIRECT):
             m.rss_mb = worker_rss(self.stack)
         last = m.runs[-1]
+        cpu = f"  CPU/worker {' / '.join(f'{x:.1f}' for x in m.worker_cpu_s[-1])} s" if pids else ""
         self.log(
             f"  {case.name:<16} {case.via:<11} c={m.connections:<4} {last.rps:>9,.0f} req/s  "
-            f"p50 {last.p50_ms:7.1f} ms  p99 {last.p99_ms:7.1f} ms  "
-            f"non-2xx {last.non_2xx}  socket {last.socket_errors}"
+            f"p50 {last.p50_ms:7.1f} ms  p99 {last.p99_ms:7.1f} ms  shed {last.shed}  "
+            f"other non-2xx {last.other_non_2xx}  socket {last.socket_errors}{cpu}"
         )
 
     # --- the phases -----------------------------------------------------------------------------
@@ -174,6 +215,9 @@ class Bench:
             if isinstance(cmd, list):
                 with contextlib.suppress(wrk.WrkFailed):
                     wrk.run(cmd, duration_s=self.opts.warmup_s)
+                if case.sheds:
+                    # Requests the warm-up left queued would be shed in the first measured run.
+                    time.sleep(SETTLE_S)
 
     def measure_all(self, cases: list[Case], run: Run) -> None:
         plan = [
@@ -231,6 +275,42 @@ class Bench:
         check.max_rss_mb = sorted(peak.values(), reverse=True)
         return check
 
+    def open_loop(self, spec: OpenLoopCase, run: Run) -> list[OpenLoopMeasurement]:
+        """Each load of `spec` as a constant rate, relative to the best closed-loop throughput
+        of its case in this run (2xx answers only: shed answers are not capacity)."""
+        measured = [m for m in run.measurements if m.case == spec.case and m.runs]
+        capacity = max((m.ok_rps for m in measured), default=0.0)
+        out = [OpenLoopMeasurement(spec.name, load, capacity) for load in spec.loads]
+        source = self.data.get((NGINX, spec.data))
+        if not capacity or not isinstance(source, Path):
+            for m in out:
+                m.error = f"no closed-loop measurement of {spec.case} in this run"
+            return out
+        build = openloop.login_requests if spec.data == "users" else openloop.set_name_requests
+        host = self.urls[NGINX].split("//", 1)[1]
+        requests = build(source, host)
+        for m in out:
+            rate = m.load * capacity
+            self.log(
+                f"{spec.name}: {rate:,.0f} req/s ({m.load:.0%} of {capacity:,.0f}) for "
+                f"{self.opts.open_s:.0f} s"
+            )
+            try:
+                m.result = openloop.run(
+                    self.urls[NGINX], requests, rate=rate, duration_s=self.opts.open_s
+                )
+            except OSError as exc:
+                m.error = str(exc)
+                continue
+            r = m.result
+            self.log(
+                f"  answered {r.ok} ({r.ok_rps:,.0f}/s) p50 {r.p50_ms:.1f} ms p99 "
+                f"{r.p99_ms:.1f} ms  shed {r.shed}  other non-2xx {r.other_non_2xx}  "
+                f"socket {r.socket_errors}  connections {r.connections}"
+            )
+            time.sleep(SETTLE_S)
+        return out
+
     # --- the whole run --------------------------------------------------------------------------
 
     def run(self) -> Run:
@@ -278,9 +358,20 @@ class Bench:
                 load_before=load_average(),
                 argon2_verify_ms=verify,
                 workers=len(stack.worker_pids()) if stack else 0,
+                login_max_queue_s=float(
+                    opts.env.get("LOGIN_MAX_QUEUE_SECONDS", settings.login_max_queue_seconds)
+                ),
             )
+            if stack is not None:
+                run.idle_rss_mb = worker_rss(stack)
+            if self.naive is not None:
+                run.naive_rss_mb = worker_rss(self.naive)
             self.warm_up(cases)
             self.measure_all(cases, run)
+            if stack is not None and not opts.smoke and opts.open_s > 0:
+                for spec in OPEN_LOOP:
+                    if opts.wanted(spec.name) and any(c.name == spec.case for c in cases):
+                        run.open_loop += self.open_loop(spec, run)
             if stack is not None and not opts.smoke:
                 if (
                     opts.many_s > 0
@@ -323,6 +414,7 @@ class Bench:
         self.stack = stack
         self.urls[NGINX] = stack.base_url
         self.urls[DIRECT] = stack.api_url
+        self.workers[NGINX] = self.workers[DIRECT] = stack.worker_pids
         return stack
 
     def start_references(
@@ -334,6 +426,13 @@ class Bench:
             fixed.start()
             cleanup.callback(fixed.stop)
             self.urls[FIXED] = fixed.url
+        if NAIVE in vias:
+            naive = NaiveGunicorn(self.run_dir / "naive")
+            naive.start()
+            cleanup.callback(naive.stop)
+            self.urls[NAIVE] = naive.url
+            self.workers[NAIVE] = naive.worker_pids
+            self.naive = naive
         if UVICORN in vias:
             plain = PlainUvicorn(self.run_dir / "uvicorn", env)
             plain.start()

@@ -36,12 +36,17 @@ class WrkResult:
     p90_ms: float
     p99_ms: float
     max_ms: float
-    non_2xx: int
+    non_2xx: int  # every status >= 400, shed included
     socket_errors: int
     connect_errors: int
     read_errors: int
     write_errors: int
     timeouts: int
+    shed: int = 0  # 503 with Retry-After (only counted where the case script includes shed.lua)
+
+    @property
+    def other_non_2xx(self) -> int:
+        return self.non_2xx - self.shed
 
 
 def wrk_path() -> str:
@@ -51,14 +56,19 @@ def wrk_path() -> str:
     return found
 
 
-def build_script(script: str, run_dir: Path) -> Path:
-    """Case script + the shared rotation helper (if it needs one) + the report, as one file."""
+def build_script(script: str, run_dir: Path, *, count_shed: bool = False) -> Path:
+    """Case script + the shared rotation helper (if it needs one) + the shed counter (if asked
+    for) + the report, as one file."""
     parts = []
     body = (LUA_DIR / script).read_text()
     if "build_request" in body:
         parts.append((LUA_DIR / "rotate.lua").read_text())
-    parts += [body, (LUA_DIR / "report.lua").read_text()]
-    path = run_dir / f"wrk-{script}"
+    parts.append(body)
+    if count_shed:
+        parts.append((LUA_DIR / "shed.lua").read_text())
+    parts.append((LUA_DIR / "report.lua").read_text())
+    suffix = "-shed" if count_shed else ""
+    path = run_dir / f"wrk{suffix}-{script}"
     path.write_text("\n".join(parts))
     return path
 
@@ -86,6 +96,7 @@ def parse(stdout: str) -> WrkResult:
         read_errors=raw["read"],
         write_errors=raw["write"],
         timeouts=raw["timeout"],
+        shed=raw.get("shed", 0),
     )
 
 

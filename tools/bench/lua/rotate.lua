@@ -1,13 +1,6 @@
 -- Shared by the cases that rotate over seeded data (tokens or users): each wrk thread gets an
--- id in setup(), reads the data file named by the first script argument in init(), builds every
+-- id in setup() (report.lua), reads the data file named by the first script argument in init(), builds every
 -- request once, and request() hands them out round-robin from a per-thread offset.
-local next_thread_id = 0
-
-setup = function(thread)
-   thread:set("thread_id", next_thread_id)
-   next_thread_id = next_thread_id + 1
-end
-
 local prepared = {}
 local cursor = 0
 
