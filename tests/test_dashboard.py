@@ -11,7 +11,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 ROOT = Path(__file__).resolve().parent.parent
-DASHBOARD = ROOT / "deploy" / "grafana" / "fastapi-template.json"
+DASHBOARD = ROOT / "deploy" / "grafana" / "dashboard.json"
 ALERTS = ROOT / "deploy" / "prometheus" / "alerts.yml"
 # Queries name metrics with a selector (`name{...}`): the name is what precedes `{`.
 METRIC_IN_QUERY = re.compile(r"([A-Za-z_:][A-Za-z0-9_:]*)\{")
