@@ -21,6 +21,7 @@ from app.auth.passwords import HashingAbandoned
 from app.responses import UnavailableBody, ValidationErrorBody, ValidationIssue
 from app.user.names import UserGone
 from constants import BEARER_SCHEME
+from utils.redis.redis import CLUSTER_UNAVAILABLE
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +33,11 @@ POSTGRES_UNAVAILABLE: tuple[type[Exception], ...] = (
     asyncpg.exceptions.OperatorInterventionError,
     asyncpg.exceptions.InsufficientResourcesError,
 )
-REDIS_UNAVAILABLE: tuple[type[Exception], ...] = (RedisConnectionError, RedisTimeoutError)
+REDIS_UNAVAILABLE: tuple[type[Exception], ...] = (
+    RedisConnectionError,
+    RedisTimeoutError,
+    *CLUSTER_UNAVAILABLE,  # a Redis Cluster slot without a primary, e.g. during a failover
+)
 NO_STORE = {"Cache-Control": caching.NO_STORE}
 
 

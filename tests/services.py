@@ -67,6 +67,8 @@ class TestDatabase:
 
     name: str
     url: str
+    # Set when `url` goes through PgBouncer: PostgreSQL itself, for the relay and for tests.
+    direct_url: str | None = None
 
     @classmethod
     async def create(cls) -> TestDatabase:
@@ -100,6 +102,7 @@ class TestRedis:
 
     url: str
     keys_before: set[str]
+    cluster: bool = False  # a throwaway Redis Cluster, `url` one of its nodes
 
     @classmethod
     async def open(cls) -> TestRedis:

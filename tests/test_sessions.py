@@ -5,9 +5,19 @@ import asyncio
 import httpx
 import pytest
 
+from app.auth.sessions import sessions_index_key
 from app.state import AppState
-from tests.conftest import UserFactory, http_client, login, make_settings, running
+from tests.conftest import (
+    UserFactory,
+    http_client,
+    login,
+    make_settings,
+    on_every_backend,
+    running,
+)
 from tests.services import TestDatabase, TestRedis
+
+pytestmark = on_every_backend
 
 
 @pytest.mark.parametrize(
@@ -86,7 +96,7 @@ async def test_session_index_entries_expire_with_their_session(
 ) -> None:
     user = await make_user()
     await login(client, user)
-    index_ttl = await state.redis.ttl(f"user_sessions:{user.id}")
+    index_ttl = await state.redis.ttl(sessions_index_key(user.id))
     assert 0 < index_ttl <= state.settings.session_ttl_seconds
 
 

@@ -11,6 +11,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 
 def _pg_bin() -> Path:
@@ -47,9 +48,10 @@ def wait_for_port(port: int, timeout: float = 10.0) -> None:
 
 
 class ThrowawayRedis:
-    def __init__(self) -> None:
+    def __init__(self, *extra_args: str) -> None:
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._extra_args = extra_args
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -64,11 +66,16 @@ class ThrowawayRedis:
                 "",
                 "--appendonly",
                 "no",
+                *self._extra_args,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
         wait_for_port(self.port)
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None
 
     def pause(self) -> None:
         """Freeze the server: connections stay open but nothing answers (a hung Redis)."""
@@ -85,6 +92,85 @@ class ThrowawayRedis:
             self._process.kill()
             self._process.wait(10)
             self._process = None
+
+
+class ThrowawayRedisCluster:
+    """Three primaries and one replica each, made a cluster by `redis-cli --cluster create`.
+    A short node timeout makes a failover take about two seconds instead of fifteen."""
+
+    def __init__(self, primaries: int = 3, node_timeout_ms: int = 1000) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="redis-cluster-"))
+        self.nodes = [self._node(i, node_timeout_ms) for i in range(primaries * 2)]
+        self.url = self.nodes[0].url
+
+    def _node(self, number: int, node_timeout_ms: int) -> ThrowawayRedis:
+        return ThrowawayRedis(
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            str(self.dir / f"nodes-{number}.conf"),
+            "--cluster-node-timeout",
+            str(node_timeout_ms),
+            # The bus port defaults to port + 10000, which may be taken (or above 65535).
+            "--cluster-port",
+            str(free_port()),
+            "--dir",
+            str(self.dir),
+        )
+
+    def start(self) -> None:
+        for node in self.nodes:
+            node.start()
+        addresses = [f"127.0.0.1:{node.port}" for node in self.nodes]
+        options = ["--cluster-replicas", "1", "--cluster-yes"]
+        subprocess.run(
+            ["redis-cli", "--cluster", "create", *addresses, *options],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            timeout=60,
+        )
+        self.wait_until_healthy()
+
+    def wait_until_healthy(self, timeout: float = 30.0) -> None:
+        """Every node reports `cluster_state:ok` and sees every other node."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if all(self._healthy(node) for node in self.nodes if node.running):
+                return
+            time.sleep(0.1)
+        raise TimeoutError(f"the Redis Cluster in {self.dir} is not healthy after {timeout}s")
+
+    def _healthy(self, node: ThrowawayRedis) -> bool:
+        info = self.cli(node, "cluster", "info")
+        return "cluster_state:ok" in info and "cluster_slots_ok:16384" in info
+
+    def cli(self, node: ThrowawayRedis, *command: str) -> str:
+        result = subprocess.run(
+            ["redis-cli", "-p", str(node.port), *command],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+        return result.stdout
+
+    def primaries(self) -> list[ThrowawayRedis]:
+        """Nodes that are primaries now (a failover changes which)."""
+        by_port = {node.port: node for node in self.nodes}
+        alive = next(node for node in self.nodes if node.running)
+        found = []
+        for line in self.cli(alive, "cluster", "nodes").splitlines():
+            fields = line.split()
+            if len(fields) > 2 and "master" in fields[2] and "fail" not in fields[2]:
+                port = int(fields[1].split("@")[0].rsplit(":", 1)[1])
+                found.append(by_port[port])
+        return found
+
+    def destroy(self) -> None:
+        for node in self.nodes:
+            node.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def _as_postgres_user(command: list[str]) -> list[str]:
@@ -152,4 +238,56 @@ class ThrowawayPostgres:
 
     def destroy(self) -> None:
         self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class ThrowawayPgBouncer:
+    """PgBouncer in transaction mode in front of the PostgreSQL of `upstream_url`, serving any
+    database name there. It lets every client in and logs in upstream as the URL's user."""
+
+    def __init__(self, upstream_url: str) -> None:
+        upstream = urlsplit(upstream_url)
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="pgbouncer-"))
+        user, password = upstream.username or "postgres", upstream.password or ""
+        (self.dir / "users.txt").write_text(f'"{user}" "{password}"\n')
+        (self.dir / "pgbouncer.ini").write_text(
+            "[databases]\n"
+            f"* = host={upstream.hostname} port={upstream.port or 5432}\n"
+            "[pgbouncer]\n"
+            f"listen_addr = 127.0.0.1\nlisten_port = {self.port}\nunix_socket_dir =\n"
+            f"auth_type = trust\nauth_file = {self.dir / 'users.txt'}\n"
+            "pool_mode = transaction\nmax_client_conn = 2000\ndefault_pool_size = 20\n"
+            # Every transaction starts on a clean server connection: whatever leans on session
+            # state (a prepared statement, a SET) fails every time instead of by chance.
+            "server_reset_query = DISCARD ALL\nserver_reset_query_always = 1\n"
+            f"logfile = {self.dir / 'pgbouncer.log'}\n"
+        )
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres", "postgres")
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def url_for(self, database_url: str) -> str:
+        """`database_url` with PgBouncer's address instead of PostgreSQL's."""
+        parts = urlsplit(database_url)
+        credentials = parts.netloc.rpartition("@")[0]
+        netloc = f"{credentials}@127.0.0.1:{self.port}" if credentials else f"127.0.0.1:{self.port}"
+        return urlunsplit(parts._replace(netloc=netloc))
+
+    def start(self) -> None:
+        # PgBouncer refuses to run as root; `-u` makes it drop to that user.
+        as_user = ["-u", "postgres"] if os.geteuid() == 0 else []
+        binary = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+        self._process = subprocess.Popen(
+            [binary, *as_user, str(self.dir / "pgbouncer.ini")],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for_port(self.port)
+
+    def destroy(self) -> None:
+        if self._process is not None:
+            self._process.terminate()
+            self._process.wait(10)
+            self._process = None
         shutil.rmtree(self.dir, ignore_errors=True)

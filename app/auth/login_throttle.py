@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
-
 from constants import LOGIN_FAILURES_KEY_PREFIX
+from utils.redis.redis import RedisClient
 
 
 def throttle_key(username: str, client: str) -> str:
@@ -20,7 +19,7 @@ class ThrottleState:
 
 
 class LoginThrottle:
-    def __init__(self, redis: Redis, *, max_failures: int, window_seconds: int) -> None:
+    def __init__(self, redis: RedisClient, *, max_failures: int, window_seconds: int) -> None:
         self._redis = redis
         self._max = max_failures
         self._window = window_seconds

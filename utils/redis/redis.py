@@ -1,13 +1,33 @@
-"""The redis.asyncio client: created in the lifespan, closed on shutdown."""
+"""The redis.asyncio client: created in the lifespan, closed on shutdown.
+
+Standalone Redis gets `Redis` over a blocking pool; with `cluster`, the URL is a seed node and
+the client is redis-py's `RedisCluster`, which learns the slot map from it and follows
+failovers (MOVED, and a new map after a connection error).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeAlias
 
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.exceptions import ClusterDownError, SlotNotCoveredError, TryAgainError
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+# What the app holds: either client, chosen by `RedisOptions.cluster`.
+RedisClient: TypeAlias = Redis | RedisCluster
+
+# A cluster whose slot has no reachable primary yet (during a failover) answers with these;
+# like a connection error, they mean "Redis is unavailable, retry shortly".
+CLUSTER_UNAVAILABLE: tuple[type[Exception], ...] = (
+    ClusterDownError,
+    TryAgainError,
+    SlotNotCoveredError,
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -20,9 +40,12 @@ class RedisOptions:
     socket_timeout: float
     connect_timeout: float
     health_check_interval: int
+    cluster: bool = False
 
 
-def create_redis(options: RedisOptions) -> Redis:
+def create_redis(options: RedisOptions) -> RedisClient:
+    if options.cluster:
+        return _create_cluster(options)
     # A blocking pool waits (up to pool_timeout) for a free connection; the default pool
     # raises at once when exhausted, which turned bursts of 256 connections into 500s.
     pool = BlockingConnectionPool.from_url(
@@ -38,12 +61,29 @@ def create_redis(options: RedisOptions) -> Redis:
     return Redis(connection_pool=pool, retry=_one_quick_retry())
 
 
+def _create_cluster(options: RedisOptions) -> RedisCluster:
+    # max_connections is per node here. The slot map is loaded on first use, so the app
+    # starts (and reports 503 on readiness) while the cluster is unreachable.
+    return RedisCluster.from_url(
+        options.url,
+        max_connections=options.max_connections,
+        socket_timeout=options.socket_timeout,
+        socket_connect_timeout=options.connect_timeout,
+        health_check_interval=options.health_check_interval,
+        decode_responses=True,
+        # One attempt more, after reloading the slot map: a moved slot is followed at once,
+        # a dead primary answers 503 fast until its replica takes over.
+        retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError, RedisTimeoutError)),
+    )
+
+
 def _one_quick_retry() -> Retry:
     # One immediate retry replaces a pooled connection that died with a Redis restart; the
     # library default (3 retries with backoff up to 10 s) would blow the 2 s budget for a 503.
     return Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,))
 
 
-async def close_redis(client: Redis) -> None:
+async def close_redis(client: RedisClient) -> None:
     await client.aclose()
-    await client.connection_pool.disconnect()
+    if isinstance(client, Redis):
+        await client.connection_pool.disconnect()
