@@ -116,6 +116,11 @@ class ThrowawayRedisCluster:
             str(free_port()),
             "--dir",
             str(self.dir),
+            "--logfile",
+            str(self.dir / f"node-{number}.log"),
+            # Replicas sync at once (default: a 5 s wait); one that never synced cannot fail over.
+            "--repl-diskless-sync-delay",
+            "0",
         )
 
     def start(self) -> None:
@@ -133,7 +138,7 @@ class ThrowawayRedisCluster:
         self.wait_until_healthy()
 
     def wait_until_healthy(self, timeout: float = 30.0) -> None:
-        """Every node reports `cluster_state:ok` and sees every other node."""
+        """Every running node reports `cluster_state:ok`, and every replica is in sync."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if all(self._healthy(node) for node in self.nodes if node.running):
@@ -143,7 +148,10 @@ class ThrowawayRedisCluster:
 
     def _healthy(self, node: ThrowawayRedis) -> bool:
         info = self.cli(node, "cluster", "info")
-        return "cluster_state:ok" in info and "cluster_slots_ok:16384" in info
+        if "cluster_state:ok" not in info or "cluster_slots_ok:16384" not in info:
+            return False
+        replication = self.cli(node, "info", "replication")
+        return "role:master" in replication or "master_link_status:up" in replication
 
     def cli(self, node: ThrowawayRedis, *command: str) -> str:
         result = subprocess.run(
@@ -166,6 +174,24 @@ class ThrowawayRedisCluster:
                 port = int(fields[1].split("@")[0].rsplit(":", 1)[1])
                 found.append(by_port[port])
         return found
+
+    def kill_a_primary(self) -> ThrowawayRedis:
+        victim = self.primaries()[0]
+        victim.stop()
+        return victim
+
+    def wait_for_failover(self, dead: ThrowawayRedis, timeout: float = 30.0) -> None:
+        """Until a replica has replaced `dead` as primary and every slot is served. Right
+        after a kill the others still report a healthy cluster: they notice after the node
+        timeout."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            primaries = self.primaries()
+            if dead not in primaries and len(primaries) == len(self.nodes) // 2:
+                self.wait_until_healthy(timeout=deadline - time.monotonic())
+                return
+            time.sleep(0.05)
+        raise TimeoutError(f"no replica replaced the primary on port {dead.port} in {timeout}s")
 
     def destroy(self) -> None:
         for node in self.nodes:
