@@ -271,7 +271,7 @@ class ThrowawayPgBouncer:
     """PgBouncer in transaction mode in front of the PostgreSQL of `upstream_url`, serving any
     database name there. It lets every client in and logs in upstream as the URL's user."""
 
-    def __init__(self, upstream_url: str) -> None:
+    def __init__(self, upstream_url: str, *, strict: bool = True) -> None:
         upstream = urlsplit(upstream_url)
         self.port = free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="pgbouncer-"))
@@ -284,10 +284,15 @@ class ThrowawayPgBouncer:
             f"listen_addr = 127.0.0.1\nlisten_port = {self.port}\nunix_socket_dir =\n"
             f"auth_type = trust\nauth_file = {self.dir / 'users.txt'}\n"
             "pool_mode = transaction\nmax_client_conn = 2000\ndefault_pool_size = 20\n"
-            # Every transaction starts on a clean server connection: whatever leans on session
-            # state (a prepared statement, a SET) fails every time instead of by chance.
-            "server_reset_query = DISCARD ALL\nserver_reset_query_always = 1\n"
             f"logfile = {self.dir / 'pgbouncer.log'}\n"
+            # strict (tests): every transaction starts on a clean server connection, so what
+            # leans on session state (a prepared statement, a SET) fails every time instead of
+            # by chance. Off for the benchmark: production settings, no extra query.
+            + (
+                "server_reset_query = DISCARD ALL\nserver_reset_query_always = 1\n"
+                if strict
+                else ""
+            )
         )
         if os.geteuid() == 0:
             shutil.chown(self.dir, "postgres", "postgres")
