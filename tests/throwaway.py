@@ -298,6 +298,11 @@ class ThrowawayPgBouncer:
             shutil.chown(self.dir, "postgres", "postgres")
         self._process: subprocess.Popen[bytes] | None = None
 
+    @property
+    def pid(self) -> int:
+        assert self._process is not None
+        return self._process.pid
+
     def url_for(self, database_url: str) -> str:
         """`database_url` with PgBouncer's address instead of PostgreSQL's."""
         parts = urlsplit(database_url)

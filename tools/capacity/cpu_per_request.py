@@ -3,9 +3,10 @@
 
 The benchmark's stack, seed and wrk scripts drive one case at a time; meanwhile the CPU time
 (user + system, from /proc) of the gunicorn workers, the nginx processes and the PostgreSQL
-backends of the scratch database is read before and after, and Redis's own `INFO cpu` (a
-throwaway redis-server, so nobody else's commands count). CPU time per request stays close to
-true on a busy shared host, where req/s does not: waiting for a CPU costs no CPU time.
+backends of the scratch database (and PgBouncer, with --pgbouncer) is read before and after,
+and Redis's own `INFO cpu` (a throwaway redis-server, so nobody else's commands count). CPU
+time per request stays close to true on a busy shared host, where req/s does not: waiting for a
+CPU costs no CPU time.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import asyncpg
 import redis.asyncio as aioredis
 
 from app.settings import Settings
-from tests.throwaway import ThrowawayRedis
+from tests.throwaway import ThrowawayPgBouncer, ThrowawayRedis
 from tools.bench import wrk
 from tools.bench.cases import CASES, NGINX
 from tools.bench.runner import Bench, Options
@@ -76,7 +77,10 @@ def measure_case(bench: Bench, name: str, ctx: dict[str, Any]) -> dict[str, Any]
     def groups() -> dict[str, list[int]]:
         nginx = [stack.nginx_pid, *children(stack.nginx_pid)]
         pg = asyncio.run(backend_pids(ctx["admin_url"], db.name))
-        return {"api": stack.worker_pids(), "nginx": nginx, "postgres": pg}
+        found = {"api": stack.worker_pids(), "nginx": nginx, "postgres": pg}
+        if ctx["pgbouncer"] is not None:
+            found["pgbouncer"] = [ctx["pgbouncer"].pid]
+        return found
 
     before_groups, redis_before = groups(), asyncio.run(redis_cpu_seconds(ctx["redis_url"]))
     before = snapshot(before_groups)
@@ -127,6 +131,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "SEED_DEMO_USER": "false",
             "ACCESS_LOG": "true",
         }
+        bouncer = None
+        if args.pgbouncer:  # production-like: no reset query after each transaction
+            bouncer = ThrowawayPgBouncer(db.url, strict=False)
+            bouncer.start()
+            cleanup.callback(bouncer.destroy)
+            env.update(
+                DATABASE_URL=bouncer.url_for(db.url),
+                DB_PGBOUNCER="true",
+                DATABASE_DIRECT_URL=db.url,
+            )
         stack = local_stack(env=env, run_dir=run_dir / "stack", workers=args.workers)
         stack.start()
         cleanup.callback(stack.stop)
@@ -140,9 +154,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "redis_url": server.url,
             "connections": args.connections,
             "duration": args.duration,
+            "pgbouncer": bouncer,
         }
         rows = [measure_case(bench, name, ctx) for name in args.cases.split(",")]
     return {
+        "pgbouncer": args.pgbouncer,
         "connections": args.connections,
         "duration_s": args.duration,
         "workers": args.workers,
@@ -158,6 +174,7 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--users", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--pgbouncer", action="store_true", help="the pool through PgBouncer")
     parser.add_argument(
         "--admin-database-url",
         default="postgresql://postgres@127.0.0.1:5432/postgres",

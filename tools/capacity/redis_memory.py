@@ -13,14 +13,19 @@ import argparse
 import asyncio
 import json
 import statistics
+import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from app.auth.sessions import SessionStore, session_key, sessions_index_key
+from app.events.envelope import Envelope
+from app.events.publisher import RedisStreamPublisher
 from app.user.profile_cache import ProfileCache, profile_key
 from tests.throwaway import ThrowawayRedis
 from utils.redis.redis import RedisClient, RedisOptions, close_redis, create_redis
 
 TTL_SECONDS = 3600
+STREAM = "events:capacity"
 SAMPLE = 200  # keys of each kind given to MEMORY USAGE
 BATCH = 500  # logins in flight at once
 
@@ -110,15 +115,53 @@ async def measure(url: str, users: int, per_user: int) -> dict[str, Any]:
         await close_redis(redis)
 
 
+async def measure_events(url: str, events: int) -> dict[str, Any]:
+    """What one published `user.logged_in` event leaves in Redis: its stream entry and its
+    "published" marker (kept MARKER_TTL: seven days by default)."""
+    before = await _used_memory(url)
+    redis = _client(url)
+    try:
+        publisher = RedisStreamPublisher(
+            redis, stream=STREAM, maxlen=events, marker_ttl_seconds=TTL_SECONDS
+        )
+        for start in range(0, events, BATCH):
+            await publisher.publish(
+                [
+                    Envelope(
+                        event_id=str(uuid.uuid4()),
+                        event_type="user.logged_in",
+                        schema_version=1,
+                        occurred_at=datetime.now(UTC),
+                        aggregate_id=user_id,
+                        payload=json.dumps({"user_id": user_id, "username": f"user_{user_id}"}),
+                    )
+                    for user_id in range(start, min(start + BATCH, events))
+                ]
+            )
+        markers = [key async for key in redis.scan_iter(match="outbox:published:*", count=1000)]
+        marker = await _median_usage(redis, markers)
+        stream = await redis.memory_usage(STREAM, samples=0) or 0
+    finally:
+        await close_redis(redis)
+    grown = await _used_memory(url) - before
+    return {
+        "events": events,
+        "memory_usage_bytes": {"published marker": marker, "stream entry": round(stream / events)},
+        "used_memory_per_event_bytes": round(grown / events),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=20_000)
     parser.add_argument("--sessions-per-user", type=int, default=1)
+    parser.add_argument("--events", type=int, default=20_000)
     args = parser.parse_args()
     server = ThrowawayRedis()
     server.start()
     try:
         result = asyncio.run(measure(server.url, args.users, args.sessions_per_user))
+        result["events"] = asyncio.run(measure_events(server.url, args.events))
     finally:
         server.stop()
     print(json.dumps(result, indent=2))
