@@ -57,11 +57,14 @@ async def scratch_database() -> AsyncIterator[TestDatabase]:
 
 
 @pytest.fixture(scope="session")
-def pgbouncer(backend: str | None) -> Iterator[ThrowawayPgBouncer | None]:
+def pgbouncer(
+    backend: str | None, scratch_database: TestDatabase
+) -> Iterator[ThrowawayPgBouncer | None]:
     if backend != PGBOUNCER:
         yield None
         return
-    bouncer = ThrowawayPgBouncer(ADMIN_URL)
+    # The app's role (the test database URL's) and the admin role (other scratch databases).
+    bouncer = ThrowawayPgBouncer(scratch_database.url, ADMIN_URL)
     bouncer.start()
     try:
         yield bouncer

@@ -268,15 +268,22 @@ class ThrowawayPostgres:
 
 
 class ThrowawayPgBouncer:
-    """PgBouncer in transaction mode in front of the PostgreSQL of `upstream_url`, serving any
-    database name there. It lets every client in and logs in upstream as the URL's user."""
+    """PgBouncer in transaction mode in front of a PostgreSQL server, serving any database name
+    there to the roles it was given."""
 
-    def __init__(self, upstream_url: str, *, strict: bool = True) -> None:
-        upstream = urlsplit(upstream_url)
+    def __init__(self, *upstream_urls: str, strict: bool = True) -> None:
+        """PostgreSQL is the first URL's server; every URL's role may log in (and PgBouncer
+        logs in upstream as that role, with that password)."""
+        upstream = urlsplit(upstream_urls[0])
         self.port = free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="pgbouncer-"))
-        user, password = upstream.username or "postgres", upstream.password or ""
-        (self.dir / "users.txt").write_text(f'"{user}" "{password}"\n')
+        roles = {
+            urlsplit(url).username or "postgres": urlsplit(url).password or ""
+            for url in upstream_urls
+        }
+        (self.dir / "users.txt").write_text(
+            "".join(f'"{role}" "{password}"\n' for role, password in roles.items())
+        )
         (self.dir / "pgbouncer.ini").write_text(
             "[databases]\n"
             f"* = host={upstream.hostname} port={upstream.port or 5432}\n"
