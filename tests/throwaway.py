@@ -121,6 +121,9 @@ class ThrowawayRedisCluster:
             # Replicas sync at once (default: a 5 s wait); one that never synced cannot fail over.
             "--repl-diskless-sync-delay",
             "0",
+            # While one primary fails over, the other slots keep answering (docs/scaling.md).
+            "--cluster-require-full-coverage",
+            "no",
         )
 
     def start(self) -> None:

@@ -72,7 +72,8 @@ def _create_cluster(options: RedisOptions) -> RedisCluster:
         health_check_interval=options.health_check_interval,
         decode_responses=True,
         # One attempt more, after reloading the slot map: a moved slot is followed at once,
-        # a dead primary answers 503 fast until its replica takes over.
+        # a dead primary answers 503 fast until its replica takes over. Not 0: a cluster
+        # pipeline reloads the map only on a retry, so with 0 it kept using the dead node.
         retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError, RedisTimeoutError)),
     )
 
