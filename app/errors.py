@@ -21,7 +21,7 @@ from app.auth.passwords import HashingAbandoned
 from app.responses import UnavailableBody, ValidationErrorBody, ValidationIssue
 from app.user.names import UserGone
 from constants import BEARER_SCHEME
-from utils.redis.redis import CLUSTER_UNAVAILABLE
+from utils.redis.redis import CLUSTER_UNAVAILABLE, is_write_on_closed_connection
 
 logger = logging.getLogger(__name__)
 
@@ -120,6 +120,12 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": "Internal server error"}, status_code=500, headers=NO_STORE)
 
 
+async def _attribute_or_type_error(request: Request, exc: Exception) -> JSONResponse:
+    if is_write_on_closed_connection(exc):
+        return await _redis_down(request, exc)
+    return await _unexpected(request, exc)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
@@ -131,4 +137,6 @@ def install_error_handlers(app: FastAPI) -> None:
         app.add_exception_handler(redis_exc, _redis_down)
     for pg_exc in POSTGRES_UNAVAILABLE:
         app.add_exception_handler(pg_exc, _postgres_down)
+    app.add_exception_handler(AttributeError, _attribute_or_type_error)
+    app.add_exception_handler(TypeError, _attribute_or_type_error)
     app.add_exception_handler(Exception, _unexpected)

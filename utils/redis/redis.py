@@ -30,6 +30,22 @@ CLUSTER_UNAVAILABLE: tuple[type[Exception], ...] = (
 )
 
 
+def is_write_on_closed_connection(exc: BaseException) -> bool:
+    """redis-py 8.1 raises AttributeError/TypeError, not ConnectionError, when it writes on a
+    connection that a concurrent disconnect just closed (redis/redis-py#4287, fixed upstream
+    by #4288, not in a release yet). The cluster client closes every connection after a
+    failover, so requests in flight then hit it. True only for those two errors raised inside
+    redis-py's connection code, so that they become a 503 like any connection error."""
+    if not isinstance(exc, AttributeError | TypeError):
+        return False
+    trace = exc.__traceback__
+    while trace is not None:
+        if trace.tb_frame.f_globals.get("__name__") == "redis.asyncio.connection":
+            return True
+        trace = trace.tb_next
+    return False
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RedisOptions:
     """Everything the client needs, as plain values: the app builds it from its settings."""
