@@ -1,19 +1,27 @@
 """What keeps the app correct on a Redis Cluster beyond the contract tests that run on one
-(`on_every_backend`): keys that one script touches share a slot, and redis-py's leaked
-errors of a connection closed under a request count as Redis being unavailable."""
+(`on_every_backend`): keys that one script touches share a slot, authenticating stays one
+round trip (two on a cluster), and redis-py's leaked errors of a connection closed under a
+request count as Redis being unavailable."""
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+import redis.asyncio as aioredis
 from redis.asyncio.connection import Connection
 from redis.crc import key_slot
 
 from app.auth.sessions import session_key, sessions_index_key
 from app.events.publisher import published_key
 from app.user.profile_cache import profile_key
-from tests.services import TestRedis
+from tests.conftest import UserFactory, http_client, login, make_settings, running
+from tests.services import TestDatabase, TestRedis
+from tests.throwaway import ThrowawayRedis, ThrowawayRedisCluster
 from utils.redis.redis import is_write_on_closed_connection
 
 
@@ -50,3 +58,58 @@ def test_other_attribute_errors_stay_bugs() -> None:
     with pytest.raises(AttributeError) as raised:
         None.missing  # type: ignore[attr-defined]  # noqa: B018
     assert not is_write_on_closed_connection(raised.value)
+
+
+async def _calls(nodes: list[str]) -> Counter[str]:
+    """How often each command ran so far, summed over the nodes (commands a script runs
+    count too, under their own names)."""
+    calls: Counter[str] = Counter()
+    for url in nodes:
+        client = aioredis.from_url(url, decode_responses=True)
+        try:
+            stats: dict[str, Any] = await client.info("commandstats")
+        finally:
+            await client.aclose()
+        calls.update({name.removeprefix("cmdstat_"): int(v["calls"]) for name, v in stats.items()})
+    return calls
+
+
+@pytest.mark.parametrize("on_cluster", [False, True], ids=["standalone", "redis-cluster"])
+async def test_authenticating_is_one_redis_round_trip_and_two_on_a_cluster(
+    database: TestDatabase, make_user: UserFactory, on_cluster: bool
+) -> None:
+    requests = 10
+    with _own_redis(on_cluster) as (redis, nodes):
+        async with running(make_settings(database, redis)) as app, http_client(app) as client:
+            auth = await login(client, await make_user())
+            assert (await client.get("/getName", headers=auth)).status_code == 200  # scripts loaded
+            before = await _calls(nodes)
+            for _ in range(requests):
+                assert (await client.get("/getName", headers=auth)).status_code == 200
+            ran = await _calls(nodes) - before
+    # One script call per round trip; the session is read once per request, inside it.
+    assert ran["evalsha"] == requests * (2 if on_cluster else 1)
+    assert ran["get"] == requests
+    assert ran["exec"] == 0
+    assert ran["eval"] == 0
+
+
+@contextmanager
+def _own_redis(on_cluster: bool) -> Iterator[tuple[TestRedis, list[str]]]:
+    """A Redis (or Redis Cluster) nobody else sends commands to, so counting them is exact."""
+    if on_cluster:
+        cluster = ThrowawayRedisCluster()
+        cluster.start()
+        try:
+            # Primaries only: replicas count the commands replicated to them.
+            primaries = [node.url for node in cluster.primaries()]
+            yield TestRedis(cluster.url, set(), cluster=True), primaries
+        finally:
+            cluster.destroy()
+        return
+    server = ThrowawayRedis()
+    server.start()
+    try:
+        yield TestRedis(server.url, set()), [server.url]
+    finally:
+        server.stop()
