@@ -38,11 +38,14 @@ COPY --from=build /opt/venv /opt/venv
 COPY main.py constants.py version.py gunicorn.py.ini ./
 COPY app ./app
 COPY utils ./utils
+# The migrations: the `migrate` one-shot runs dbmate on them, and the app compares the newest
+# one with the database's schema_migrations (readiness).
+COPY db ./db
 USER 10001:10001
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
     CMD ["python", "-m", "utils.healthcheck"]
-CMD ["gunicorn", "-c", "gunicorn.py.ini", "main:app"]
+CMD ["python", "-m", "gunicorn", "-c", "python:utils.gunicorn_config", "main:app"]
 
 # --- echo: the sample downstream service behind the gateway (compose only, never production) -
 # Built as its own target so the API image above carries no tooling.

@@ -7,21 +7,25 @@ COMPOSE_DEV := docker compose -f compose.yaml
 COMPOSE_PROD := docker compose -f compose.yaml -f compose.prod.yaml --env-file .env.prod
 
 .PHONY: help install dev prod local test lint fmt clean create-user bench fuzz chaos chaos-overload
+.PHONY: migrate migration
+.PHONY: bench-overhead
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-install: ## Create .venv from the lock file (installs uv first if it is missing)
+install: ## System tools when missing (tools/setup/system-packages.sh), then .venv from the lock file
+	@tools/setup/system-packages.sh
 	@command -v $(UV) >/dev/null 2>&1 || python3 -m pip install --quiet uv
 	$(UV) sync --frozen
 
 test: install ## Run the test suite against the local PostgreSQL and Redis
 	$(RUN) pytest
 
-lint: install ## ruff (lint + format check) and mypy --strict
+lint: install ## ruff (lint + format check), mypy --strict, actionlint (the CI workflow)
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) mypy .
+	$(RUN) actionlint .github/workflows/*.yml
 
 fmt: install ## Format and auto-fix with ruff
 	$(RUN) ruff format .
@@ -29,6 +33,13 @@ fmt: install ## Format and auto-fix with ruff
 
 local: install ## nginx + gunicorn on the host against .env.local's PostgreSQL/Redis (no Docker)
 	$(RUN) python -m tools.devstack.local
+
+migrate: install ## Apply pending migrations (db/migrations) as DATABASE_OWNER_URL of .env.local (ENV_FILE)
+	$(RUN) python -m tools.devstack.migrate
+
+migration: install ## Create the next migration file: make migration NAME=add_x (docs/migrations.md)
+	@test -n "$(NAME)" || { echo "usage: make migration NAME=add_x"; exit 2; }
+	$(RUN) dbmate --migrations-dir db/migrations new "$(NAME)"
 
 # Docker targets say plainly when there is no engine to talk to.
 DOCKER_REQUIRED = @docker info >/dev/null 2>&1 && docker compose version >/dev/null 2>&1 || { \
@@ -55,11 +66,14 @@ docker-smoke: install ## Build, run the prod stack with throwaway secrets, e2e t
 	$(DOCKER_REQUIRED)
 	$(RUN) python -m tools.devstack.smoke
 
-check-deploy: install ## Compose schema + config, hadolint, nginx -t on the rendered nginx.conf
+check-deploy: install ## Compose schema + config, hadolint, nginx -t, Kubernetes overlays (kustomize + kubernetes-validate)
 	UV=$(UV) docker/check-deploy.sh
 
 bench: install ## Benchmark nginx -> gunicorn with wrk (~12 min; ARGS="--smoke", "--cases hello,getName")
 	$(RUN) python -m tools.bench $(ARGS)
+
+bench-overhead: install ## What metrics and tracing cost: stacks with and without, interleaved runs, ratios (~8 min)
+	$(RUN) python -m tools.bench.overhead $(ARGS)
 
 fuzz: install ## schemathesis through nginx with a real token: >= 1,000 requests, no 5xx, documented answers (~3 min; ARGS="--examples 50")
 	$(RUN) python -m tools.chaos.fuzz $(ARGS)
@@ -77,3 +91,9 @@ create-user: install ## Create a user: make create-user USERNAME=alice [NAME="Al
 clean: ## Remove caches, run/ and results of local runs
 	rm -rf .mypy_cache .ruff_cache .pytest_cache run
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+# >>> template-only: a service made with copier does not get this target (tools/template/rename.py)
+.PHONY: template-check
+template-check: install ## copier copy "Orders Service" into a temp dir: no template name left, its make lint + make test pass (~4 min)
+	$(RUN) python -m tools.template.check
+# <<< template-only

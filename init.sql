@@ -1,5 +1,7 @@
--- Schema of the users service. Idempotent: safe to run on every start and twice in a row.
--- Loaded by the PostgreSQL container on first start, by `make local` and by the tests.
+-- The complete current schema of the users service, in one readable file. It is not what runs:
+-- databases are built and changed by the migrations in db/migrations (`make migrate`, see
+-- docs/migrations.md). tests/test_migrations.py fails when this file and the migrated schema
+-- differ, so a migration comes with its edit here. Idempotent, like the baseline migration.
 
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
 
@@ -55,6 +57,9 @@ CREATE TABLE IF NOT EXISTS outbox (
     payload         jsonb       NOT NULL,
     occurred_at     timestamptz NOT NULL DEFAULT now(),
     published_at    timestamptz,
+    -- The W3C trace context of the request that wrote the event, NULL unless tracing is on: the
+    -- envelope carries it, so a consumer can continue the trace (migration 20261130130000).
+    traceparent     text,
     CONSTRAINT outbox_event_id_key UNIQUE (event_id)
 );
 

@@ -9,9 +9,19 @@ from app import health, v1, v2
 from app.auth import gateway as auth_gateway
 from app.auth import login as auth_login
 from app.auth import logout as auth_logout
-from app.errors import install_error_handlers
+from app.body_deadline import BodyDeadlineMiddleware
+from app.errors import UnhandledErrorMiddleware, install_error_handlers
 from app.lifespan import build_lifespan
 from app.logging_config import configure_logging
+from app.observability import metrics_route
+from app.observability.error_reporting import setup_error_reporting
+from app.observability.http_metrics import HttpMetricsMiddleware
+from app.observability.tracing import (
+    TraceIdLogFilter,
+    native_telemetry,
+    record_request_id,
+    setup_tracing,
+)
 from app.request_context import RequestContextMiddleware
 from app.settings import Settings, get_settings
 from app.user import name_routes as user_names
@@ -32,7 +42,11 @@ ROUTERS = (
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    configure_logging(settings.log_level)
+    tracing = settings.tracing_enabled
+    configure_logging(settings.log_level, extra_filters=(TraceIdLogFilter(),) if tracing else ())
+    setup_error_reporting(settings)
+    if tracing:
+        setup_tracing(settings)
     docs = settings.show_docs
     app = FastAPI(
         title="FastAPI service template",
@@ -41,9 +55,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url="/docs" if docs else None,
         redoc_url=None,
         openapi_url="/openapi.json" if docs else None,
+        telemetry=native_telemetry(settings),
     )
     for router in ROUTERS:
         app.include_router(router)
+    if settings.metrics_enabled:
+        app.include_router(metrics_route.router)
     install_error_handlers(app)
     if settings.cors_origins:
         app.add_middleware(
@@ -53,7 +70,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=[AUTHORIZATION_HEADER, "Content-Type", REQUEST_ID_HEADER],
             expose_headers=[AUTHORIZATION_HEADER, REQUEST_ID_HEADER],
         )
-    app.add_middleware(RequestContextMiddleware, access_log=settings.access_log)
+    app.add_middleware(BodyDeadlineMiddleware, seconds=settings.body_read_timeout_seconds)
+    # Added last = runs first: metrics see every answer, the 500s made inside included.
+    app.add_middleware(UnhandledErrorMiddleware)
+    app.add_middleware(
+        RequestContextMiddleware,
+        access_log=settings.access_log,
+        on_request_id=record_request_id if tracing else None,
+    )
+    if settings.metrics_enabled:
+        app.add_middleware(HttpMetricsMiddleware)
     return app
 
 

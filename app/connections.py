@@ -3,6 +3,7 @@ which setting sizes which client."""
 
 from __future__ import annotations
 
+from app.observability.sampling import acquire_observer, redis_wait_hook
 from app.settings import Settings
 from utils.database.psql import DEFAULT_STATEMENT_CACHE_SIZE, Pool, PoolOptions, create_pool
 from utils.redis.redis import RedisClient, RedisOptions, create_redis
@@ -22,6 +23,7 @@ def pool_options(settings: Settings) -> PoolOptions:
         # statement prepared on one is unknown on the next.
         statement_cache_size=0 if settings.db_pgbouncer else DEFAULT_STATEMENT_CACHE_SIZE,
         timeouts_as_startup_parameters=not settings.db_pgbouncer,
+        observer=acquire_observer() if settings.metrics_enabled else None,
     )
 
 
@@ -34,6 +36,7 @@ def redis_options(settings: Settings) -> RedisOptions:
         connect_timeout=settings.redis_connect_timeout,
         health_check_interval=settings.redis_health_check_interval,
         cluster=settings.redis_cluster,
+        on_wait=redis_wait_hook() if settings.metrics_enabled else None,
     )
 
 

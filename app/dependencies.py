@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 
 from app.auth.passwords import PasswordHasherService
 from app.auth.sessions import SessionStore
+from app.schema import SchemaCheck
 from app.settings import Settings
 from app.state import AppState
 from app.user.profile_cache import ProfileCache
@@ -46,9 +47,14 @@ async def get_profiles(state: StateDep) -> ProfileCache:
     return state.profiles
 
 
+async def get_schema(state: StateDep) -> SchemaCheck:
+    return state.schema
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 PoolDep = Annotated[Pool, Depends(get_pool)]
 RedisDep = Annotated[RedisClient, Depends(get_redis)]
 HasherDep = Annotated[PasswordHasherService, Depends(get_hasher)]
 SessionsDep = Annotated[SessionStore, Depends(get_sessions)]
 ProfilesDep = Annotated[ProfileCache, Depends(get_profiles)]
+SchemaDep = Annotated[SchemaCheck, Depends(get_schema)]

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, Response
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import caching
 from app.auth.login_service import InvalidCredentials, LoginThrottled
@@ -115,15 +116,53 @@ async def _client_gone(request: Request, exc: Exception) -> Response:
     return Response(status_code=499)
 
 
-async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    logger.exception("unhandled error")
-    return JSONResponse({"detail": "Internal server error"}, status_code=500, headers=NO_STORE)
+async def _missing_privilege(request: Request, exc: Exception) -> JSONResponse:
+    # A table the app role was not granted (a migration without its GRANT): the deployment's
+    # mistake, not the client's. The log says what was refused; the answer carries no SQL.
+    logger.error("database refused the app role: %s; grant it in a migration", exc)
+    body = {"detail": "Internal server error: the service lacks a database permission"}
+    return JSONResponse(body, status_code=500, headers=NO_STORE)
+
+
+class UnhandledErrorMiddleware:
+    """Answers an unhandled exception with a JSON 500 and logs it once, inside the request (so
+    the line carries its request id and, when tracing, its trace id).
+
+    Starlette's own last resort (ServerErrorMiddleware) runs outside every middleware, after the
+    request id is gone, and re-raises, so the server logged the traceback a second time
+    (`uvicorn.error`). Nothing is re-raised from here: the one log line is the report (Sentry
+    takes it from the log record when SENTRY_DSN is set).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_noting_start(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_noting_start)
+        except Exception:
+            logger.exception("unhandled error")
+            if not started:  # else the client sees the connection close mid-answer
+                response = JSONResponse(
+                    {"detail": "Internal server error"}, status_code=500, headers=NO_STORE
+                )
+                await response(scope, receive, send)
 
 
 async def _attribute_or_type_error(request: Request, exc: Exception) -> JSONResponse:
     if is_write_on_closed_connection(exc):
         return await _redis_down(request, exc)
-    return await _unexpected(request, exc)
+    raise exc  # a bug of our own: UnhandledErrorMiddleware logs it once and answers 500
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -137,6 +176,6 @@ def install_error_handlers(app: FastAPI) -> None:
         app.add_exception_handler(redis_exc, _redis_down)
     for pg_exc in POSTGRES_UNAVAILABLE:
         app.add_exception_handler(pg_exc, _postgres_down)
+    app.add_exception_handler(asyncpg.InsufficientPrivilegeError, _missing_privilege)
     app.add_exception_handler(AttributeError, _attribute_or_type_error)
     app.add_exception_handler(TypeError, _attribute_or_type_error)
-    app.add_exception_handler(Exception, _unexpected)

@@ -1,4 +1,5 @@
-"""Liveness and readiness. Readiness answers within its budget even when a dependency hangs."""
+"""Liveness and readiness. Readiness answers within its budget even when a dependency hangs,
+and is 503 while the database lacks the newest migration of this code ("schema": "behind")."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from app.dependencies import PoolDep, RedisDep
+from app.dependencies import PoolDep, RedisDep, SchemaDep
+from app.schema import SchemaCheck
 from utils.database.psql import Pool
 from utils.redis.redis import RedisClient
 
@@ -35,14 +37,18 @@ async def _check_redis(redis: RedisClient) -> None:
     await redis.ping()
 
 
-async def _outcome(check: Awaitable[None]) -> str:
+async def _check_schema(schema: SchemaCheck, pool: Pool) -> str:
+    return await schema.state(pool)
+
+
+async def _outcome(check: Awaitable[str | None]) -> str:
     try:
-        await asyncio.wait_for(check, CHECK_TIMEOUT_SECONDS)
+        state = await asyncio.wait_for(check, CHECK_TIMEOUT_SECONDS)
     except TimeoutError:
         return "timeout"
     except Exception as exc:  # any failure means "not ready"; the kind is reported
         return f"error: {type(exc).__name__}"
-    return "ok"
+    return state or "ok"
 
 
 @router.get("/live", response_model=Live)
@@ -51,12 +57,13 @@ async def live() -> Live:
 
 
 @router.get("/ready", response_model=Ready, responses={503: {"model": Ready}})
-async def ready(pool: PoolDep, redis: RedisDep) -> JSONResponse:
-    postgres, redis_state = await asyncio.gather(
+async def ready(pool: PoolDep, redis: RedisDep, schema: SchemaDep) -> JSONResponse:
+    postgres, redis_state, schema_state = await asyncio.gather(
         _outcome(_check_postgres(pool)),
         _outcome(_check_redis(redis)),
+        _outcome(_check_schema(schema, pool)),
     )
-    checks = {"postgres": postgres, "redis": redis_state}
+    checks = {"postgres": postgres, "redis": redis_state, "schema": schema_state}
     healthy = all(state == "ok" for state in checks.values())
     body = Ready(status="ok" if healthy else "unavailable", checks=checks)
     return JSONResponse(

@@ -15,6 +15,8 @@ from app.auth.sessions import SessionStore
 from app.connections import open_pool, open_redis
 from app.errors import POSTGRES_UNAVAILABLE
 from app.events.background import start_outbox_relay, stop_outbox_relay
+from app.observability.sampling import start_sampling, stop_sampling
+from app.schema import SchemaCheck, newest_migration
 from app.settings import Settings
 from app.state import AppState
 from app.user.accounts import ensure_user
@@ -31,6 +33,7 @@ Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[dict[str, AppState]]]
 def build_lifespan(settings: Settings) -> Lifespan:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, AppState]]:
+        schema = SchemaCheck(newest_migration())  # before any connection: no db/ -> no start
         pool = await open_pool(settings)
         redis = open_redis(settings)
         hasher = PasswordHasherService(settings)
@@ -40,20 +43,29 @@ def build_lifespan(settings: Settings) -> Lifespan:
             pool=pool,
             redis=redis,
             hasher=hasher,
-            sessions=SessionStore(redis, ttl_seconds=ttl),
+            sessions=SessionStore(
+                redis, ttl_seconds=ttl, max_lifetime_seconds=settings.session_max_lifetime_seconds
+            ),
             profiles=ProfileCache(redis, ttl_seconds=ttl),
             throttle=LoginThrottle(
                 redis,
                 max_failures=settings.login_max_failures,
                 window_seconds=settings.login_failure_window_seconds,
             ),
+            schema=schema,
         )
         if settings.seed_demo_user:
             await _seed_demo_user(state)
         relay = start_outbox_relay(state)  # None unless settings.outbox_relay_enabled
+        sampling = (
+            start_sampling(pool, redis, settings.metrics_sample_interval_seconds)
+            if settings.metrics_enabled
+            else None
+        )
         try:
             yield {"app": state}
         finally:
+            await stop_sampling(sampling)
             await stop_outbox_relay(relay)
             await close_redis(redis)
             await close_pool(pool)

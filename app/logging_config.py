@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from app.request_context import RequestIdLogFilter
 
 _BEARER = re.compile(r"(?i)(bearer\s+)[0-9a-f-]{8,}")
-_EXTRA_FIELDS = ("status", "method", "path", "duration_ms")
+_EXTRA_FIELDS = ("status", "method", "path", "duration_ms", "trace_id", "span_id")
 
 
 def redact(text: str) -> str:
@@ -37,10 +37,13 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
-def configure_logging(level: str) -> None:
+def configure_logging(level: str, *, extra_filters: tuple[logging.Filter, ...] = ()) -> None:
+    """`extra_filters`: e.g. tracing's, which adds the trace id to each line."""
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(JsonFormatter())
     handler.addFilter(RequestIdLogFilter())
+    for log_filter in extra_filters:
+        handler.addFilter(log_filter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

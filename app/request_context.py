@@ -8,6 +8,7 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Callable
 from contextvars import ContextVar
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -28,9 +29,17 @@ class RequestIdLogFilter(logging.Filter):
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, *, access_log: bool) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        access_log: bool,
+        on_request_id: Callable[[str], None] | None = None,
+    ) -> None:
         self.app = app
         self.access_log = access_log
+        # e.g. tracing: record the id on the request's span (None when tracing is off)
+        self.on_request_id = on_request_id
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -38,6 +47,8 @@ class RequestContextMiddleware:
             return
         request_id = _incoming_id(scope) or uuid.uuid4().hex
         token = request_id_var.set(request_id)
+        if self.on_request_id is not None:
+            self.on_request_id(request_id)
         started = time.perf_counter()
         status = 500
 

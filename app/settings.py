@@ -17,9 +17,21 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PLACEHOLDER_MARKERS = ("change-me", "change_me", "changeme", "placeholder")
 
 
+# Secrets shipped for development (the defaults below, .env, .env.local): public, so production
+# refuses a secret that contains one, like a placeholder.
+DEVELOPMENT_SECRETS = ("dev-gateway-secret", "local-gateway-secret", "dev-app-password")
+
+
 def _is_placeholder(value: str) -> bool:
     lowered = value.lower()
     return any(marker in lowered for marker in PLACEHOLDER_MARKERS)
+
+
+def _is_development_default(name: str, value: str) -> bool:
+    default = Settings.model_fields[name].default
+    if isinstance(default, SecretStr) and value == default.get_secret_value():
+        return True
+    return any(known in value for known in DEVELOPMENT_SECRETS)
 
 
 class Settings(BaseSettings):
@@ -35,7 +47,8 @@ class Settings(BaseSettings):
     api_port: int = Field(default=8000, ge=1, le=65535)
     http_port: int = Field(default=8080, ge=1, le=65535)
 
-    database_url: SecretStr = SecretStr("postgresql://postgres@127.0.0.1:5432/app")
+    # The least-privilege role even by default; the schema owner is for migrations only.
+    database_url: SecretStr = SecretStr("postgresql://app_user@127.0.0.1:5432/app")
     db_pool_min_size: int = Field(default=2, ge=0)
     db_pool_max_size: int = Field(default=10, ge=1)
     db_connect_timeout: float = Field(default=2.0, gt=0)
@@ -80,6 +93,36 @@ class Settings(BaseSettings):
     demo_username: str = "demo"
     demo_password: SecretStr = SecretStr("demo-password")
 
+    # --- security hardening (docs/security.md) ---
+    # Absolute session lifetime (OWASP ASVS V3.3): renewal never extends a session past it.
+    session_max_lifetime_seconds: int = Field(default=7 * 24 * 3600, ge=1)
+    # Total time to read a request body (nginx streams bodies to the app): then 408.
+    body_read_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    # Observability (docs/observability.md) --------------------------------------------------
+    # Prometheus metrics at GET /metrics and the HTTP metrics middleware; false removes both.
+    metrics_enabled: bool = True
+    # How often each worker writes its HTTP counts and samples the pool and process gauges.
+    metrics_sample_interval_seconds: float = Field(default=1.0, gt=0)
+    # Error reports to Sentry (or a compatible service); empty = off.
+    sentry_dsn: SecretStr | None = None
+    # OpenTelemetry tracing, by the standard OTEL_* variables. Off unless an OTLP endpoint or a
+    # traces exporter is named; OTEL_SDK_DISABLED=true switches it off regardless.
+    otel_exporter_otlp_endpoint: str | None = None
+    otel_exporter_otlp_traces_endpoint: str | None = None
+    otel_traces_exporter: Literal["otlp", "console", "none"] | None = None
+    otel_sdk_disabled: bool = False
+    otel_service_name: str = "fastapi-template"
+    otel_traces_sampler: Literal[
+        "always_on",
+        "always_off",
+        "traceidratio",
+        "parentbased_always_on",
+        "parentbased_always_off",
+        "parentbased_traceidratio",
+    ] = "parentbased_always_on"
+    otel_traces_sampler_arg: float = Field(default=1.0, ge=0, le=1)
+
     @model_validator(mode="before")
     @classmethod
     def _split_origins(cls, data: object) -> object:
@@ -102,13 +145,23 @@ class Settings(BaseSettings):
         secrets = {
             "DATABASE_URL": self.database_url,
             "REDIS_URL": self.redis_url,
-            "DATABASE_DIRECT_URL": self.database_direct_url,
             "GATEWAY_SECRET": self.gateway_secret,
         }
+        if self.database_direct_url.get_secret_value():  # optional: set behind PgBouncer only
+            secrets["DATABASE_DIRECT_URL"] = self.database_direct_url
         bad = [name for name, value in secrets.items() if _is_placeholder(value.get_secret_value())]
         if bad:
             raise ValueError(
                 f"placeholder secret(s) in production: {', '.join(bad)}; set real values"
+            )
+        known = [
+            name
+            for name, value in secrets.items()
+            if _is_development_default(name.lower(), value.get_secret_value())
+        ]
+        if known:
+            raise ValueError(
+                f"development secret(s) in production: {', '.join(known)}; set real values"
             )
         if self.seed_demo_user:
             raise ValueError("SEED_DEMO_USER must be false in production")
@@ -117,6 +170,11 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
+
+    @property
+    def tracing_enabled(self) -> bool:
+        named = self.otel_exporter_otlp_endpoint or self.otel_exporter_otlp_traces_endpoint
+        return not self.otel_sdk_disabled and bool(named or self.otel_traces_exporter)
 
     @property
     def show_docs(self) -> bool:

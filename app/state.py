@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from app.auth.login_throttle import LoginThrottle
 from app.auth.passwords import PasswordHasherService
 from app.auth.sessions import SessionStore
+from app.schema import SchemaCheck
 from app.settings import Settings
 from app.user.profile_cache import ProfileCache
 from utils.database.psql import Pool
@@ -22,3 +23,4 @@ class AppState:
     sessions: SessionStore
     profiles: ProfileCache
     throttle: LoginThrottle
+    schema: SchemaCheck  # readiness: is the newest migration applied?

@@ -20,7 +20,13 @@ from app.settings import Settings
 from app.state import AppState
 from app.user.accounts import create_user
 from main import create_app
-from tests.services import ADMIN_URL, ServiceUnavailable, TestDatabase, TestRedis
+from tests.services import (
+    ADMIN_URL,
+    PRIVATE_SERVICES,
+    ServiceUnavailable,
+    TestDatabase,
+    TestRedis,
+)
 from tests.throwaway import ThrowawayPgBouncer, ThrowawayRedisCluster
 
 # What the app talks to. None: the local PostgreSQL and Redis directly, as in every test;
@@ -39,6 +45,11 @@ on_every_backend = pytest.mark.parametrize(
     indirect=True,
     scope="session",
 )
+
+
+def pytest_report_header() -> list[str]:
+    """The line saying that private PostgreSQL/Redis instances serve this session, if they do."""
+    return [PRIVATE_SERVICES.note] if PRIVATE_SERVICES.note else []
 
 
 @pytest.fixture(scope="session")
@@ -63,8 +74,8 @@ def pgbouncer(
     if backend != PGBOUNCER:
         yield None
         return
-    # The app's role (the test database URL's) and the admin role (other scratch databases).
-    bouncer = ThrowawayPgBouncer(scratch_database.url, ADMIN_URL)
+    # The app's role (app_user, with its password) and the admin role (other scratch databases).
+    bouncer = ThrowawayPgBouncer(scratch_database.direct_app_url, ADMIN_URL)
     bouncer.start()
     try:
         yield bouncer
@@ -73,10 +84,11 @@ def pgbouncer(
 
 
 def as_the_app_reaches_it(db: TestDatabase, pgbouncer: ThrowawayPgBouncer | None) -> TestDatabase:
-    """`db`, through PgBouncer when the backend has one (`direct_url` keeps the way around)."""
+    """`db`, the app going through PgBouncer when the backend has one (`direct_url` keeps the
+    way around); set-up and inspection (`url`) always reach PostgreSQL itself."""
     if pgbouncer is None:
         return db
-    return replace(db, url=pgbouncer.url_for(db.url), direct_url=db.url)
+    return replace(db, pooled_app_url=pgbouncer.url_for(db.direct_app_url))
 
 
 @pytest.fixture(scope="session")
@@ -105,7 +117,7 @@ async def redis_db(backend: str | None) -> AsyncIterator[TestRedis]:
 def make_settings(database: TestDatabase, redis_db: TestRedis, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "environment": "development",
-        "database_url": database.url,
+        "database_url": database.app_url,
         "redis_url": redis_db.url,
         "access_log": False,
         "seed_demo_user": False,

@@ -2,10 +2,14 @@
 
 TEST_DATABASE_URL names an admin connection (default: local trust auth); TEST_REDIS_URL the
 Redis DB index the tests may use (default 15). Only what the tests create is removed.
+
+The schema is built by the migrations (db/migrations), as the owner; the app under test connects
+as app_user (`TestDatabase.app_url`), as in production, so a missing GRANT fails the tests.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 from collections.abc import AsyncIterator
@@ -17,9 +21,17 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import redis.asyncio as aioredis
 
+from tools.devstack.private import for_test_session
+from tools.devstack.schema import APP_ROLE, migrate, set_app_password
+
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# app_user's password, the same as .env.local's: tests and `make local` set the same one.
+APP_PASSWORD = "local-app-password"
+# Nothing answering there (a machine without them): private instances for this session.
+PRIVATE_SERVICES = for_test_session(ADMIN_URL, REDIS_URL)
+ADMIN_URL, REDIS_URL = PRIVATE_SERVICES.database_url, PRIVATE_SERVICES.redis_url
 
 HOW_TO_START = {
     "postgres": "start it (e.g. `pg_ctlcluster 15 main start`) or set TEST_DATABASE_URL",
@@ -47,14 +59,22 @@ def with_database(url: str, database: str) -> str:
     return urlunsplit(urlsplit(url)._replace(path=f"/{database}"))
 
 
+def as_app_user(url: str) -> str:
+    """The same database, as the application's least-privilege role."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{APP_ROLE}:{APP_PASSWORD}@{host}"))
+
+
 async def load_schema(url: str) -> None:
-    """Load init.sql, then start user ids at a random offset.
+    """Apply the migrations as the owner of `url`, then start user ids at a random offset.
 
     Scratch databases would all number users from 1 while sharing one Redis DB index, so the
     `user:<id>` profile cache of one database would leak into another's tests."""
+    await asyncio.to_thread(migrate, url)
+    await set_app_password(url, as_app_user(url))
     conn = await asyncpg.connect(url)
     try:
-        await conn.execute((ROOT / "init.sql").read_text())
         offset = 10**6 + secrets.randbelow(10**12)
         await conn.execute(f"ALTER TABLE users ALTER COLUMN id RESTART WITH {offset}")
     finally:
@@ -66,9 +86,24 @@ class TestDatabase:
     __test__ = False  # a fixture helper, not a test class
 
     name: str
-    url: str
-    # Set when `url` goes through PgBouncer: PostgreSQL itself, for the relay and for tests.
-    direct_url: str | None = None
+    url: str  # the owner's: set-up and inspection only, always PostgreSQL itself
+    # Set when the app reaches the database through PgBouncer: the pooler's URL, as app_user.
+    pooled_app_url: str | None = None
+
+    @property
+    def app_url(self) -> str:
+        """What the app under test connects with (through PgBouncer when the backend has one)."""
+        return self.pooled_app_url or self.direct_app_url
+
+    @property
+    def direct_app_url(self) -> str:
+        """PostgreSQL itself, as the app's role."""
+        return as_app_user(self.url)
+
+    @property
+    def direct_url(self) -> str | None:
+        """Set when `app_url` goes through PgBouncer: the way around it (the relay's)."""
+        return self.direct_app_url if self.pooled_app_url else None
 
     @classmethod
     async def create(cls) -> TestDatabase:

@@ -35,6 +35,12 @@ async def test_faults_under_load_lose_no_write_and_recover_within_budget() -> No
         "worker SIGKILL",
         "all API processes down",
     ]
+    # Each fault really happened: clients saw it (or, for one worker, gunicorn replaced it).
+    by_fault = {row.fault: row for row in rows}
+    assert by_fault["redis stopped"].failed + by_fault["redis stopped"].relogins > 0, table(rows)
+    assert by_fault["postgres stopped"].failed > 0, table(rows)
+    assert not by_fault["worker SIGKILL"].workers_unchanged, table(rows)
+    assert by_fault["all API processes down"].failed > 0, table(rows)
     assert all(row.passed for row in rows), table(rows)
     assert all(row.sent > 50 for row in rows), table(rows)  # traffic really flowed
     assert sum(row.lost_writes for row in rows) == 0

@@ -43,7 +43,7 @@ from tests.events_helpers import (
     unique_stream,
     wait_until,
 )
-from tests.services import TestDatabase, TestRedis
+from tests.services import TestDatabase, TestRedis, as_app_user
 from tests.throwaway import ThrowawayPgBouncer, ThrowawayPostgres, ThrowawayRedis
 from utils.redis.redis import close_redis
 
@@ -184,7 +184,7 @@ async def test_rolled_back_change_emits_nothing(
     user = await make_user(name="Before")
     with pytest.raises(RuntimeError, match="abort"):
         await _change_name_then_abort(state, user.id, "Never")
-    await state.pool.execute(SET_NAME_SQL, user.id, "Later")  # committed after the rollback
+    await state.pool.execute(SET_NAME_SQL, user.id, "Later", None)  # committed after the rollback
 
     async with relay_task(fast_relay(events_settings, state.redis)):
         # Rows go out in outbox order: once "Later" is stamped, "Never" would be out too.
@@ -197,8 +197,8 @@ async def test_setting_the_same_name_emits_nothing(
     events_settings: Settings, make_user: UserFactory, state: AppState, stream: str
 ) -> None:
     user = await make_user(name="Same")
-    await state.pool.execute(SET_NAME_SQL, user.id, "Same")
-    await state.pool.execute(SET_NAME_SQL, user.id, "Other")
+    await state.pool.execute(SET_NAME_SQL, user.id, "Same", None)
+    await state.pool.execute(SET_NAME_SQL, user.id, "Other", None)
     async with relay_task(fast_relay(events_settings, state.redis)):
         await wait_until(lambda: _has(state, stream, user.id, "Other"), "the real change")
     assert await new_names(state, stream, user.id) == ["Other"]
@@ -206,7 +206,7 @@ async def test_setting_the_same_name_emits_nothing(
 
 async def _change_name_then_abort(state: AppState, user_id: int, name: str) -> None:
     async with state.pool.acquire() as conn, conn.transaction():
-        assert await conn.fetchrow(SET_NAME_SQL, user_id, name) is not None
+        assert await conn.fetchrow(SET_NAME_SQL, user_id, name, None) is not None
         raise RuntimeError("abort")
 
 
@@ -228,7 +228,7 @@ async def test_crash_after_publish_before_commit_publishes_once(
     stream: str,
 ) -> None:
     user = await make_user(name="A")
-    await state.pool.execute(SET_NAME_SQL, user.id, "B")
+    await state.pool.execute(SET_NAME_SQL, user.id, "B", None)
     publisher = RedisStreamPublisher(state.redis, stream=stream, maxlen=1000, marker_ttl_seconds=60)
     # The relay's steps up to XADD, then the process "dies": the UPDATE never commits.
     conn = await asyncpg.connect(events_db.url)
@@ -274,7 +274,7 @@ async def _kill_write_restart(
     first = start_relay_process(settings, log)
     try:
         await wait_until(lambda: lock_holders(db.url), "the relay process to lead", 20)
-        await state.pool.execute(SET_NAME_SQL, user_id, "v1")
+        await state.pool.execute(SET_NAME_SQL, user_id, "v1", None)
         await wait_until(lambda: _has(state, stream, user_id, "v1"), "v1 to be published")
     finally:
         first.kill()
@@ -284,7 +284,7 @@ async def _kill_write_restart(
         return not await lock_holders(db.url)
 
     await wait_until(released, "PostgreSQL to drop the killed relay's lock")
-    await state.pool.execute(SET_NAME_SQL, user_id, "v2")  # written while no relay runs
+    await state.pool.execute(SET_NAME_SQL, user_id, "v2", None)  # written while no relay runs
     await asyncio.sleep(0.5)
     assert await new_names(state, stream, user_id) == ["v1"]
 
@@ -316,7 +316,7 @@ async def test_only_one_relay_is_active_and_a_standby_takes_over(
         leader_task, standby = (task_a, b) if a.is_leader else (task_b, a)
         leader_task.cancel()
         await wait_until(lambda: standby.is_leader, "the standby to take over")
-        await state.pool.execute(SET_NAME_SQL, user.id, "after handover")
+        await state.pool.execute(SET_NAME_SQL, user.id, "after handover", None)
         await wait_until(lambda: _has(state, stream, user.id, "after handover"), "the event")
     assert await new_names(state, stream, user.id) == ["after handover"]
     assert await lock_holders(events_db.url) == []
@@ -420,11 +420,11 @@ async def test_relay_survives_redis_going_down_and_back(
 
     try:
         async with relay_task(fast_relay(settings, redis)) as task:
-            await state.pool.execute(SET_NAME_SQL, user.id, "v1")
+            await state.pool.execute(SET_NAME_SQL, user.id, "v1", None)
             await wait_until(lambda: published("v1"), "v1")
             await wait_until(lambda: _all_stamped(state, user.id), "v1 stamped")
             server.stop()
-            await state.pool.execute(SET_NAME_SQL, user.id, "v2")
+            await state.pool.execute(SET_NAME_SQL, user.id, "v2", None)
             await asyncio.sleep(1.0)  # the relay fails, backs off, retries
             assert not task.done()
             assert await state.pool.fetchval(PENDING_SQL, user.id) == 1
@@ -446,7 +446,7 @@ async def test_relay_survives_postgres_going_down_and_back(
         server.start()
         await TestDatabase(name="postgres", url=server.url).load_schema()
         settings = make_settings(
-            events_db, redis_db, database_url=server.url, events_stream=stream,
+            events_db, redis_db, database_url=as_app_user(server.url), events_stream=stream,
             outbox_poll_interval_seconds=0.2,
         )  # fmt: skip
         relay = fast_relay(settings, state.redis)

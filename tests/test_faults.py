@@ -14,7 +14,7 @@ import pytest
 from app.settings import Settings
 from app.user.accounts import create_user
 from tests.conftest import RunningApp, http_client, make_settings, running
-from tests.services import TestDatabase, TestRedis, load_schema
+from tests.services import TestDatabase, TestRedis, as_app_user, load_schema
 from tests.throwaway import ThrowawayPostgres, ThrowawayRedis, free_port
 
 pytestmark = pytest.mark.faults
@@ -119,7 +119,7 @@ async def test_hung_redis_gives_503_within_budget_and_recovers(
 async def test_postgres_down_gives_fast_503_and_pool_recovers(
     throwaway_postgres: ThrowawayPostgres, redis_db: TestRedis, database: TestDatabase
 ) -> None:
-    settings = make_settings(database, redis_db, database_url=throwaway_postgres.url)
+    settings = make_settings(database, redis_db, database_url=as_app_user(throwaway_postgres.url))
     async with app_with_user(settings, "pg-fault-user") as (client, auth):
         throwaway_postgres.stop()
         response, elapsed = await timed(

@@ -64,6 +64,16 @@ async def test_username_is_case_insensitive(
     assert response.status_code == 200
 
 
+async def test_username_in_upper_case_logs_in_to_a_lower_case_account(
+    client: httpx.AsyncClient, make_user: UserFactory
+) -> None:
+    user = await make_user(username="lowercase" + uuid.uuid4().hex[:6])
+    response = await client.post(
+        "/login", json={"username": user.username.upper(), "password": user.password}
+    )
+    assert response.status_code == 200
+
+
 async def test_login_accepts_form_fields(client: httpx.AsyncClient, make_user: UserFactory) -> None:
     user = await make_user()
     response = await client.post(

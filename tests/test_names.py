@@ -3,6 +3,7 @@
 import httpx
 import pytest
 
+from app.state import AppState
 from tests.conftest import UserFactory, login
 
 EXACT_NAMES = [
@@ -106,3 +107,18 @@ async def test_undecodable_body_is_422_not_400(
     )
     assert response.status_code == 422
     assert response.json()["errors"][0]["loc"] == ["body"]
+
+
+async def test_a_stale_profile_read_never_overwrites_a_newer_name(
+    client: httpx.AsyncClient, make_user: UserFactory, state: AppState
+) -> None:
+    """A reader that fetched the row before a rename stores its copy after the rename did: the
+    cache keeps the newer name (the version guard)."""
+    user = await make_user(name="Old")
+    auth = await login(client, user)
+    await client.post("/setName", json={"name": "New"}, headers=auth)
+    version = await state.pool.fetchval("SELECT version FROM users WHERE id = $1", user.id)
+    await state.profiles.store(
+        user_id=user.id, version=version - 1, username=user.username, name="Old"
+    )
+    assert (await client.get("/getName", headers=auth)).json()["name"] == "New"

@@ -16,7 +16,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.connection import Connection
 from redis.crc import key_slot
 
-from app.auth.sessions import session_key, sessions_index_key
+from app.auth.sessions import session_deadline_key, session_key, sessions_index_key
 from app.events.publisher import published_key
 from app.user.profile_cache import profile_key
 from tests.conftest import UserFactory, http_client, login, make_settings, running
@@ -30,10 +30,9 @@ def test_a_users_session_index_is_in_the_slot_of_the_users_profile(user_id: int)
     assert key_slot(sessions_index_key(user_id).encode()) == key_slot(profile_key(user_id).encode())
 
 
-def test_a_per_session_companion_key_is_in_the_slot_of_the_session() -> None:
-    token = "7f0c2b1e-5c7d-4b7e-9a43-2f4a6e0e9b1d"
-    companion = "{" + session_key(token) + "}:created"
-    assert key_slot(companion.encode()) == key_slot(session_key(token).encode())
+def test_the_deadline_key_is_in_the_cluster_slot_of_its_session() -> None:
+    token = "6f1c2f0e-3b5b-4a8e-9a8e-2d1f6f3f6b10"
+    assert key_slot(session_deadline_key(token).encode()) == key_slot(session_key(token).encode())
 
 
 def test_an_events_published_marker_is_in_the_slot_of_its_stream() -> None:
@@ -87,9 +86,10 @@ async def test_authenticating_is_one_redis_round_trip_and_two_on_a_cluster(
             for _ in range(requests):
                 assert (await client.get("/getName", headers=auth)).status_code == 200
             ran = await _calls(nodes) - before
-    # One script call per round trip; the session is read once per request, inside it.
+    # One script call per round trip; the session and its deadline are read once per request,
+    # inside it.
     assert ran["evalsha"] == requests * (2 if on_cluster else 1)
-    assert ran["get"] == requests
+    assert ran["get"] == 2 * requests
     assert ran["exec"] == 0
     assert ran["eval"] == 0
 

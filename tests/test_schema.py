@@ -22,9 +22,31 @@ async def conn(database: TestDatabase) -> AsyncIterator[asyncpg.Connection]:
     await connection.close()
 
 
-async def test_init_sql_can_run_twice(conn: asyncpg.Connection) -> None:
+SCHEMA_SHAPE_SQL = """
+SELECT 'index', indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'
+UNION ALL
+SELECT 'constraint', conname, pg_get_constraintdef(oid) FROM pg_constraint
+ WHERE connamespace = 'public'::regnamespace
+UNION ALL
+SELECT 'trigger', tgname, pg_get_triggerdef(oid) FROM pg_trigger WHERE NOT tgisinternal
+UNION ALL
+SELECT 'column', table_name || '.' || column_name, data_type || ' ' || coalesce(column_default, '')
+  FROM information_schema.columns WHERE table_schema = 'public'
+ORDER BY 1, 2
+"""
+
+
+async def test_init_sql_can_run_again_without_changing_the_schema_or_the_data(
+    conn: asyncpg.Connection,
+) -> None:
+    name = "rerun_" + secrets.token_hex(4)
+    await conn.execute("INSERT INTO users (username, password_hash) VALUES ($1, $2)", name, HASH)
+    shape = await conn.fetch(SCHEMA_SHAPE_SQL)
+    users = await conn.fetchval("SELECT count(*) FROM users")
     await conn.execute((ROOT / "init.sql").read_text())
-    await conn.execute((ROOT / "init.sql").read_text())
+    assert await conn.fetch(SCHEMA_SHAPE_SQL) == shape
+    assert await conn.fetchval("SELECT count(*) FROM users") == users
+    assert await conn.fetchval("SELECT password_hash FROM users WHERE username = $1", name) == HASH
 
 
 async def test_username_is_unique_regardless_of_case(conn: asyncpg.Connection) -> None:

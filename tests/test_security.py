@@ -13,6 +13,7 @@ import httpx
 import pytest
 from argon2 import PasswordHasher
 
+from app.auth.sessions import sessions_index_key
 from app.logging_config import JsonFormatter
 from app.request_context import RequestIdLogFilter
 from app.settings import Settings
@@ -112,24 +113,80 @@ async def test_error_bodies_carry_no_stack_trace_or_sql(redis_db: TestRedis) -> 
     assert not any(marker in response.text for marker in (*LEAK_MARKERS, "boom"))
 
 
+async def test_a_login_whose_record_step_fails_leaves_no_session(redis_db: TestRedis) -> None:
+    """The login's outbox event cannot be written: the client gets an error, and the session
+    made just before is deleted again (no event may describe a login nobody got)."""
+    db = await TestDatabase.create()
+    try:
+        conn = await asyncpg.connect(db.url)
+        try:
+            await conn.execute(
+                "CREATE FUNCTION refuse_event() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+                " RAISE EXCEPTION 'outbox refused'; END $$;"
+                " CREATE TRIGGER refuse_event BEFORE INSERT ON outbox"
+                " FOR EACH ROW EXECUTE FUNCTION refuse_event();"
+            )
+        finally:
+            await conn.close()
+        async with running(make_settings(db, redis_db)) as app, unraised_client(app) as client:
+            state = app.state
+            user_id = await create_user(
+                pool=state.pool, hasher=state.hasher, username="record_fails", password="pw-1"
+            )
+            index = sessions_index_key(user_id)
+            before = {key async for key in state.redis.scan_iter("session:*")}
+            body = {"username": "record_fails", "password": "pw-1"}
+            response = await client.post("/login", json=body)
+            assert response.status_code == 500
+            assert "authorization" not in response.headers
+            after = {key async for key in state.redis.scan_iter("session:*")}
+            assert after - before == set()  # no new session: it was deleted again
+            assert await state.redis.zcard(index) == 0
+    finally:
+        await db.drop()
+
+
+DEEPLY_NESTED = {"arrays": b"[" * 5000, "objects": b'{"a":' * 20_000}
+
+
 @pytest.mark.parametrize(
-    ("method", "path", "kwargs"),
+    ("method", "path", "kwargs", "status"),
     [
-        ("POST", "/login", {"content": b'{"username": "a", "password": SELECT'}),
-        ("POST", "/login", {"json": {"username": "a' OR 1=1 --", "password": "x" * 2000}}),
-        ("POST", "/setName", {"json": {"name": "\x00"}}),
-        ("GET", "/v1/users/search?q=%00&limit=-1", {}),
-        ("GET", "/no/such/path", {}),
-        ("DELETE", "/getName", {}),
+        ("POST", "/login", {"content": b'{"username": "a", "password": SELECT'}, 422),
+        ("POST", "/login", {"json": {"username": "a' OR 1=1 --", "password": "x" * 2000}}, 422),
+        ("POST", "/setName", {"json": {"name": "\x00"}}, 422),
+        ("POST", "/setName", {"json": {"name": "x" * 2000}}, 422),
+        ("GET", "/v1/users/search?q=%00&limit=-1", {}, 422),
+        ("GET", "/no/such/path", {}, 404),
+        ("DELETE", "/getName", {}, 405),
     ],
 )
 async def test_client_errors_are_json_without_internals_or_echoed_input(
-    client: httpx.AsyncClient, method: str, path: str, kwargs: dict[str, object]
+    client: httpx.AsyncClient,
+    make_user: UserFactory,
+    method: str,
+    path: str,
+    kwargs: dict[str, object],
+    status: int,
 ) -> None:
-    response = await client.request(method, path, **kwargs)  # type: ignore[arg-type]
-    assert 400 <= response.status_code < 500
+    """Sent with a valid token, so the validation behind authentication runs."""
+    auth = await login(client, await make_user())
+    response = await client.request(method, path, headers=auth, **kwargs)  # type: ignore[arg-type]
+    assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/json")
     assert not any(marker in response.text for marker in (*LEAK_MARKERS, "OR 1=1", "xxxx"))
+
+
+@pytest.mark.parametrize("path", ["/login", "/setName"])
+@pytest.mark.parametrize("nesting", DEEPLY_NESTED)
+async def test_deeply_nested_json_is_422_on_every_endpoint_with_a_body(
+    client: httpx.AsyncClient, make_user: UserFactory, path: str, nesting: str
+) -> None:
+    auth = await login(client, await make_user())
+    headers = {**auth, "Content-Type": "application/json"}
+    response = await client.post(path, content=DEEPLY_NESTED[nesting], headers=headers)
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"] == "Request validation failed"
 
 
 @pytest.fixture

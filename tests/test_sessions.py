@@ -1,11 +1,12 @@
 """Bearer tokens: what is accepted, what is refused, renewal, expiry and logout."""
 
 import asyncio
+import time
 
 import httpx
 import pytest
 
-from app.auth.sessions import sessions_index_key
+from app.auth.sessions import session_key, sessions_index_key
 from app.state import AppState
 from tests.conftest import (
     UserFactory,
@@ -110,3 +111,44 @@ async def test_token_stops_working_after_its_lifetime(
         assert (await client.get("/getName", headers=auth)).status_code == 200
         await asyncio.sleep(2.2)
         assert (await client.get("/getName", headers=auth)).status_code == 401
+
+
+async def test_renewal_never_extends_a_session_past_its_absolute_lifetime(
+    database: TestDatabase, redis_db: TestRedis, make_user: UserFactory
+) -> None:
+    capped = make_settings(
+        database, redis_db, session_ttl_seconds=2, session_max_lifetime_seconds=5
+    )
+    user = await make_user()
+    async with running(capped) as app, http_client(app) as client:
+        auth = await login(client, user)
+        started = time.monotonic()
+        while time.monotonic() - started < 3.5:  # renewed well past the 2 s idle timeout
+            assert (await client.get("/getName", headers=auth)).status_code == 200
+            await asyncio.sleep(0.5)
+        while time.monotonic() - started < 6:  # still in use, but past the 5 s lifetime
+            await client.get("/getName", headers=auth)
+            await asyncio.sleep(0.5)
+        assert (await client.get("/getName", headers=auth)).status_code == 401
+
+
+async def test_a_renewed_session_expires_no_later_than_its_deadline(
+    database: TestDatabase, redis_db: TestRedis, make_user: UserFactory
+) -> None:
+    capped = make_settings(database, redis_db, session_max_lifetime_seconds=30)
+    user = await make_user()
+    async with running(capped) as app, http_client(app) as client:
+        auth = await login(client, user)
+        assert (await client.get("/getName", headers=auth)).status_code == 200
+        token = auth["Authorization"].split(" ")[1]
+        assert 0 < await app.state.redis.ttl(session_key(token)) <= 30
+
+
+async def test_login_prunes_dead_entries_from_the_session_index(
+    client: httpx.AsyncClient, make_user: UserFactory, state: AppState
+) -> None:
+    user = await make_user()
+    index = sessions_index_key(user.id)
+    await state.redis.zadd(index, {"dead-session": int(time.time()) - 10})
+    await login(client, user)
+    assert await state.redis.zscore(index, "dead-session") is None

@@ -68,6 +68,26 @@ def test_production_refuses_the_shipped_template(monkeypatch: pytest.MonkeyPatch
         load_settings()
 
 
+@pytest.mark.parametrize("secret", ["database_url", "redis_url", "gateway_secret"])
+def test_production_refuses_a_secret_left_at_its_development_default(secret: str) -> None:
+    values = {k: v for k, v in PROD_VALUES.items() if k != secret}
+    with pytest.raises(ValidationError, match=secret.upper()):
+        Settings.model_validate(values)
+
+
+@pytest.mark.parametrize("env_file", [".env", ".env.local"])
+def test_production_refuses_the_secrets_of_the_development_env_files(
+    monkeypatch: pytest.MonkeyPatch, env_file: str
+) -> None:
+    monkeypatch.setenv("ENV_FILE", env_file)
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.setenv("SEED_DEMO_USER", "false")
+    for name in ("DATABASE_URL", "REDIS_URL", "GATEWAY_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(ValidationError, match=r"development secret.*GATEWAY_SECRET"):
+        load_settings()
+
+
 def test_production_with_real_secrets_starts_without_docs() -> None:
     settings = Settings.model_validate(PROD_VALUES)
     assert settings.is_production

@@ -13,21 +13,9 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from tools.devstack.servers import as_postgres_user, pg_bin
 
-def _pg_bin() -> Path:
-    """PG_BIN, else the directory of `initdb` on PATH, else the newest Debian install."""
-    if "PG_BIN" in os.environ:
-        return Path(os.environ["PG_BIN"])
-    found = shutil.which("initdb")
-    if found:
-        return Path(found).resolve().parent
-    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
-    if not candidates:
-        raise RuntimeError("PostgreSQL server binaries not found: install postgresql or set PG_BIN")
-    return candidates[-1]
-
-
-PG_BIN = _pg_bin()
+PG_BIN = pg_bin()
 
 
 def free_port() -> int:
@@ -202,13 +190,6 @@ class ThrowawayRedisCluster:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def _as_postgres_user(command: list[str]) -> list[str]:
-    """initdb and postgres refuse to run as root; CI runs as root."""
-    if os.geteuid() == 0:
-        return ["runuser", "-u", "postgres", "--", *command]
-    return command
-
-
 class ThrowawayPostgres:
     def __init__(self) -> None:
         self.port = free_port()
@@ -218,7 +199,7 @@ class ThrowawayPostgres:
         if os.geteuid() == 0:
             shutil.chown(self.dir, "postgres", "postgres")
         subprocess.run(
-            _as_postgres_user(
+            as_postgres_user(
                 [
                     str(PG_BIN / "initdb"),
                     "-D",
@@ -238,7 +219,7 @@ class ThrowawayPostgres:
     def start(self) -> None:
         options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off"
         subprocess.run(
-            _as_postgres_user(
+            as_postgres_user(
                 [
                     str(PG_BIN / "pg_ctl"),
                     "-D",
@@ -257,7 +238,7 @@ class ThrowawayPostgres:
 
     def stop(self) -> None:
         subprocess.run(
-            _as_postgres_user(
+            as_postgres_user(
                 [str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"]
             ),
             check=False,

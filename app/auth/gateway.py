@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Response, status
 
 from app.auth.current_user import CurrentUser
 from app.dependencies import PoolDep, ProfilesDep, SettingsDep
+from app.observability.tracing import trace_headers
 from app.responses import AUTH_RESPONSES
 from app.user import names
 from constants import GATEWAY_SECRET_HEADER, USER_ID_HEADER, USERNAME_HEADER
@@ -42,4 +43,6 @@ async def verify(user: CurrentUser, pool: PoolDep, profiles: ProfilesDep) -> Res
     `X-Username` is percent-encoded UTF-8, so any username fits in a header."""
     profile = await names.get_name(pool=pool, profiles=profiles, user=user)
     headers = {USER_ID_HEADER: str(user.user_id), USERNAME_HEADER: quote(profile.username, safe="")}
+    # With tracing on, nginx hands this span's traceparent to the service behind the gateway.
+    headers.update(trace_headers())
     return Response(status_code=status.HTTP_204_NO_CONTENT, headers=headers)

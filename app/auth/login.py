@@ -34,7 +34,8 @@ async def read_credentials(request: Request) -> LoginRequest:
         return LoginRequest.model_validate(data)
     except ValidationError as exc:
         raise RequestValidationError(exc.errors(include_input=False)) from None
-    except ValueError:
+    except (ValueError, RecursionError):
+        # RecursionError: json.loads on deeply nested arrays or objects ('[' * 5000).
         raise RequestValidationError(
             [{"loc": ("body",), "msg": "Body must be a JSON object", "type": "json_invalid"}]
         ) from None
@@ -69,7 +70,9 @@ async def login(
         client=request.client.host if request.client else "unknown",
         client_gone=request.is_disconnected,
     )
-    body = TokenResponse(access_token=token, expires_in=state.settings.session_ttl_seconds)
+    settings = state.settings
+    lifetime = min(settings.session_ttl_seconds, settings.session_max_lifetime_seconds)
+    body = TokenResponse(access_token=token, expires_in=lifetime)
     return JSONResponse(
         body.model_dump(),
         headers={AUTHORIZATION_HEADER: f"{BEARER_SCHEME} {token}", "Cache-Control": NO_STORE},

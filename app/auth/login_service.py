@@ -1,4 +1,5 @@
-"""Login: check the throttle, verify the password, open a session, record the event."""
+"""Login: find the account, count the attempt, verify the password, open a session, record the
+event."""
 
 from __future__ import annotations
 
@@ -7,9 +8,17 @@ import asyncpg
 from app.auth.login_throttle import LoginThrottle, throttle_key
 from app.auth.passwords import ClientGone, PasswordHasherService
 from app.auth.sessions import SessionStore
+from app.observability.metrics import record_login
+from app.observability.tracing import current_traceparent
 from utils.database.psql import Pool
 
-FIND_USER_SQL = "SELECT id, password_hash FROM users WHERE lower(username) = lower($1)"
+# Always one row: the account (if any) and PostgreSQL's own folding of the name, so the throttle
+# key and the lookup can never disagree on which spellings are the same user.
+FIND_USER_SQL = """
+SELECT q.folded, u.id, u.password_hash
+  FROM (SELECT lower($1::text) AS folded) AS q
+  LEFT JOIN users u ON lower(u.username) = q.folded
+"""
 
 # One statement, so the login stamp, an upgraded hash and the outbox event commit together.
 RECORD_LOGIN_SQL = """
@@ -19,8 +28,8 @@ WITH u AS (
      WHERE id = $1
  RETURNING id, username
 )
-INSERT INTO outbox (event_type, aggregate_id, payload)
-SELECT 'user.logged_in', u.id, jsonb_build_object('user_id', u.id, 'username', u.username)
+INSERT INTO outbox (event_type, aggregate_id, payload, traceparent)
+SELECT 'user.logged_in', u.id, jsonb_build_object('user_id', u.id, 'username', u.username), $3
   FROM u
 """
 
@@ -47,27 +56,27 @@ async def login(
     client_gone: ClientGone | None = None,
 ) -> str:
     """Return a new session token, or raise InvalidCredentials / LoginThrottled."""
-    key = throttle_key(username, client)
-    throttled = await throttle.check(key)
-    if throttled.retry_after is not None:
-        raise LoginThrottled(throttled.retry_after)
     row: asyncpg.Record | None = await pool.fetchrow(FIND_USER_SQL, username)
-    stored_hash: str | None = row["password_hash"] if row else None
+    assert row is not None  # the query always returns one row
+    key = throttle_key(account_id=row["id"], folded_username=row["folded"], client=client)
+    attempt = await throttle.count_attempt(key)
+    if attempt.retry_after is not None:
+        record_login("throttled")
+        raise LoginThrottled(attempt.retry_after)
+    stored_hash: str | None = row["password_hash"]
     # Runs for unknown users too.
     valid = await hasher.verify(stored_hash, password, client_gone=client_gone)
-    if row is None or stored_hash is None or not valid:
-        await throttle.record_failure(key)
+    if row["id"] is None or stored_hash is None or not valid:
+        record_login("invalid")
         raise InvalidCredentials
     new_hash = await hasher.hash(password) if hasher.needs_rehash(stored_hash) else None
     token = await sessions.create(row["id"])
     try:
-        await pool.execute(RECORD_LOGIN_SQL, row["id"], new_hash)
+        await pool.execute(RECORD_LOGIN_SQL, row["id"], new_hash, current_traceparent())
     except BaseException:
         # No event may describe a login that the client never got: drop the session again.
         await sessions.revoke(token=token, user_id=row["id"])
         raise
-    if throttled.failures:
-        # Skipped when there was nothing to forget (the usual case): one Redis round trip
-        # less per login. A failure recorded meanwhile by a parallel attempt just expires.
-        await throttle.reset(key)
+    await throttle.reset(key)
+    record_login("success")
     return token

@@ -33,9 +33,12 @@ class Envelope:
     occurred_at: datetime
     aggregate_id: int
     payload: str
+    # W3C trace context of the request that caused the event (absent unless tracing was on):
+    # a consumer passes it to OpenTelemetry's propagator to continue the trace.
+    traceparent: str | None = None
 
     def to_fields(self) -> dict[str, str]:
-        return {
+        fields = {
             "event_id": self.event_id,
             "event_type": self.event_type,
             "schema_version": str(self.schema_version),
@@ -44,6 +47,9 @@ class Envelope:
             "aggregate_id": str(self.aggregate_id),
             "payload": self.payload,
         }
+        if self.traceparent is not None:
+            fields["traceparent"] = self.traceparent
+        return fields
 
     @classmethod
     def from_fields(cls, fields: dict[str, str]) -> Envelope:
@@ -58,6 +64,7 @@ class Envelope:
                 occurred_at=datetime.fromisoformat(fields["occurred_at"]),
                 aggregate_id=int(fields["aggregate_id"]),
                 payload=fields["payload"],
+                traceparent=fields.get("traceparent"),
             )
         except ValueError as exc:
             raise MalformedEvent(str(exc)) from None

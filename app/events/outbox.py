@@ -12,12 +12,20 @@ from app.events.envelope import Envelope
 # replaced (its old connection still dying) must not block the new one on the same rows.
 CLAIM_PENDING_SQL = """
 SELECT id, event_id::text AS event_id, event_type, schema_version, occurred_at, aggregate_id,
-       payload::text AS payload
+       payload::text AS payload, traceparent
   FROM outbox
  WHERE published_at IS NULL
  ORDER BY id
  LIMIT $1
    FOR UPDATE SKIP LOCKED
+"""
+
+# The partial index outbox_pending_idx keeps this to the pending rows.
+BACKLOG_SQL = """
+SELECT count(*) AS pending,
+       coalesce(extract(epoch FROM now() - min(occurred_at)), 0)::float8 AS oldest_age
+  FROM outbox
+ WHERE published_at IS NULL
 """
 
 MARK_PUBLISHED_SQL = "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])"
@@ -43,6 +51,7 @@ async def claim_pending(conn: asyncpg.Connection, limit: int) -> tuple[list[int]
             occurred_at=row["occurred_at"],
             aggregate_id=row["aggregate_id"],
             payload=row["payload"],
+            traceparent=row["traceparent"],
         )
         for row in rows
     ]
@@ -57,3 +66,10 @@ async def prune_published(conn: asyncpg.Connection, *, older_than_seconds: int, 
     """Delete up to `limit` rows published longer ago than `older_than_seconds`; return count."""
     status = await conn.execute(PRUNE_PUBLISHED_SQL, float(older_than_seconds), limit)
     return int(status.split()[-1])
+
+
+async def backlog(conn: asyncpg.Connection) -> tuple[int, float]:
+    """Pending events and the age in seconds of the oldest one (0 when none)."""
+    row = await conn.fetchrow(BACKLOG_SQL)
+    assert row is not None  # an aggregate always returns one row
+    return int(row["pending"]), float(row["oldest_age"])

@@ -20,8 +20,9 @@ import asyncpg
 from app.errors import POSTGRES_UNAVAILABLE, REDIS_UNAVAILABLE
 from app.events.backoff import Backoff
 from app.events.config import RelayConfig
-from app.events.outbox import claim_pending, mark_published, prune_published
+from app.events.outbox import backlog, claim_pending, mark_published, prune_published
 from app.events.publisher import Publisher
+from app.observability.metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE, OUTBOX_PUBLISHED
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +30,7 @@ logger = logging.getLogger(__name__)
 RELAY_LOCK_ID: Final = 122_550_254_464_888
 NOTIFY_CHANNEL: Final = "outbox"  # init.sql's outbox_notify trigger
 TRY_LOCK_SQL = "SELECT pg_try_advisory_lock($1)"
+BACKLOG_SAMPLE_SECONDS: Final = 1.0
 
 
 class OutboxRelay:
@@ -79,9 +81,13 @@ class OutboxRelay:
             await _close(conn)
 
     async def _relay(self, conn: asyncpg.Connection) -> None:
-        next_prune = 0.0
+        next_prune = next_sample = 0.0
         while True:
             self._wake.clear()  # before draining: a NOTIFY arriving meanwhile is kept
+            if time.monotonic() >= next_sample:
+                # Before draining: a publisher that keeps failing still shows its backlog.
+                await self._sample_backlog(conn)
+                next_sample = time.monotonic() + BACKLOG_SAMPLE_SECONDS
             await self.drain(conn)
             if time.monotonic() >= next_prune:
                 await self._prune(conn)
@@ -100,9 +106,15 @@ class OutboxRelay:
                 await self._publisher.publish(events)
                 await mark_published(conn, ids)
             self._backoff.reset()
+            OUTBOX_PUBLISHED.inc(len(ids))
             total += len(ids)
             if len(ids) < self._config.batch_size:
                 return total
+
+    async def _sample_backlog(self, conn: asyncpg.Connection) -> None:
+        pending, oldest_age = await backlog(conn)
+        OUTBOX_BACKLOG.set(pending)
+        OUTBOX_OLDEST_AGE.set(oldest_age)
 
     async def _prune(self, conn: asyncpg.Connection) -> None:
         config = self._config

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from app.auth.sessions import Principal
+from app.observability.tracing import current_traceparent
 from app.user.profile_cache import ProfileCache
 from app.user.schemas import UserName
 from utils.database.psql import Pool
@@ -19,9 +20,9 @@ WITH old AS (
       FROM old WHERE u.id = old.id
  RETURNING u.id, u.username, u.name, u.version, old.name AS old_name
 ), event AS (
-    INSERT INTO outbox (event_type, aggregate_id, payload)
+    INSERT INTO outbox (event_type, aggregate_id, payload, traceparent)
     SELECT 'user.name_changed', id,
-           jsonb_build_object('user_id', id, 'old_name', old_name, 'new_name', name)
+           jsonb_build_object('user_id', id, 'old_name', old_name, 'new_name', name), $3
       FROM changed WHERE old_name IS DISTINCT FROM name
 )
 SELECT username, name, version FROM changed
@@ -45,7 +46,7 @@ async def get_name(*, pool: Pool, profiles: ProfileCache, user: Principal) -> Us
 
 
 async def set_name(*, pool: Pool, profiles: ProfileCache, user: Principal, name: str) -> UserName:
-    row = await pool.fetchrow(SET_NAME_SQL, user.user_id, name)
+    row = await pool.fetchrow(SET_NAME_SQL, user.user_id, name, current_traceparent())
     if row is None:
         raise UserGone
     await profiles.store(

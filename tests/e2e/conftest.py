@@ -29,7 +29,7 @@ def stack_env(database: TestDatabase, redis_db: TestRedis, **extra: str) -> dict
     behind_pgbouncer = database.direct_url is not None
     return {
         "ENVIRONMENT": "development",
-        "DATABASE_URL": database.url,
+        "DATABASE_URL": database.app_url,
         "DB_PGBOUNCER": str(behind_pgbouncer).lower(),
         "DATABASE_DIRECT_URL": database.direct_url or "",
         "REDIS_URL": redis_db.url,

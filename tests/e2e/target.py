@@ -64,3 +64,17 @@ def compose_request_ids_by_container(service: str) -> dict[str, set[str]]:
             continue
         found.setdefault(container.strip(), set()).add(str(entry.get("request_id")))
     return found
+
+
+def compose_exec(service: str, *argv: str) -> str:
+    """Run a command inside a running container of the compose stack; its stdout."""
+    if not COMPOSE:
+        pytest.skip("needs E2E_COMPOSE (the compose stack of make docker-smoke)")
+    command = [*COMPOSE, "exec", "-T", service, *argv]
+    return subprocess.run(command, text=True, check=True, capture_output=True).stdout
+
+
+def compose_psql(sql: str) -> str:
+    """`sql` run by psql as the superuser inside the postgres container (database `app`)."""
+    psql = ["psql", "-U", "postgres", "-d", "app", "--no-psqlrc", "-AtF", ",", "-v"]
+    return compose_exec("postgres", *psql, "ON_ERROR_STOP=1", "-c", sql)

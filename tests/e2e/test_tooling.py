@@ -10,21 +10,24 @@ import pytest
 from dotenv import dotenv_values
 
 from app.settings import Settings
-from tests.services import ADMIN_URL, with_database
+from tests.services import ADMIN_URL, as_app_user, with_database
+from tools.devstack.image_contents import ECHO_ALLOWED, tooling_in
 from tools.devstack.nginx import ROOT
-from tools.devstack.schema import ensure_database
+from tools.devstack.schema import prepare_database
 from tools.devstack.smoke import throwaway_env
 
 
-async def test_make_local_creates_the_database_and_loads_the_schema_once() -> None:
+async def test_make_migrate_creates_the_database_and_a_second_run_applies_nothing() -> None:
     name = f"test_local_{secrets.token_hex(4)}"
     url = with_database(ADMIN_URL, name)
     try:
-        await ensure_database(url)
-        await ensure_database(url)  # a second start finds everything in place
-        conn = await asyncpg.connect(url)
+        first = await prepare_database(url, as_app_user(url))
+        second = await prepare_database(url, as_app_user(url))
+        assert "Applying: " in first
+        assert "Applying" not in second
+        conn = await asyncpg.connect(as_app_user(url))  # app_user can log in and read
         try:
-            assert await conn.fetchval("SELECT to_regclass('public.users')::text") == "users"
+            assert await conn.fetchval("SELECT count(*) FROM users") == 0
         finally:
             await conn.close()
     finally:
@@ -55,3 +58,20 @@ def test_smoke_env_keeps_urls_parseable_for_the_password_scripts(tmp_path: Path,
     url = dotenv_values(env_file)[name] or ""
     credentials = url.split("://", 1)[1].split("@", 1)[0]
     assert credentials.split(":", 1)[1].isalnum()  # URL-safe: the scripts do not decode
+
+
+RUNTIME_FILES = ["main.py", "gunicorn.py.ini", "app/settings.py", "utils/healthcheck.py"]
+
+
+def test_docker_smoke_accepts_an_image_of_runtime_files_only() -> None:
+    assert tooling_in(RUNTIME_FILES) == []
+
+
+def test_docker_smoke_names_each_piece_of_tooling_in_the_api_image() -> None:
+    tooling = ["tools/bench/cli.py", "tests/conftest.py", "docs/api.md", "results/a.json", ".env"]
+    assert tooling_in([*RUNTIME_FILES, *tooling]) == sorted(tooling)
+
+
+def test_echo_image_may_carry_the_sample_service_but_no_other_tooling() -> None:
+    files = [*RUNTIME_FILES, "tools/__init__.py", "tools/downstream/echo.py", "tools/chaos/run.py"]
+    assert tooling_in(files, ECHO_ALLOWED) == ["tools/chaos/run.py"]

@@ -7,6 +7,7 @@ them, and nobody else's data is touched).
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,8 +20,8 @@ from argon2 import PasswordHasher, Type
 from app.auth.sessions import SessionStore
 from app.settings import Settings
 from app.user.profile_cache import ProfileCache
+from tools.devstack.schema import migrate
 
-ROOT = Path(__file__).resolve().parents[2]
 SEED_PASSWORD = "bench-password-0123"  # noqa: S105 (a throwaway password of seeded users)
 BATCH = 500
 
@@ -64,11 +65,7 @@ class ScratchDatabase:
         finally:
             await admin.close()
         db = cls(admin_url=admin_url, name=name)
-        conn = await asyncpg.connect(db.url)
-        try:
-            await conn.execute((ROOT / "init.sql").read_text())
-        finally:
-            await conn.close()
+        await asyncio.to_thread(migrate, db.url)  # the schema as every deployment builds it
         return db
 
     async def drop(self) -> None:
@@ -146,7 +143,9 @@ async def seed(
     client = aioredis.from_url(redis_url, decode_responses=True, socket_timeout=10)
     try:
         ttl = settings.session_ttl_seconds
-        store = SessionStore(client, ttl_seconds=ttl)
+        store = SessionStore(
+            client, ttl_seconds=ttl, max_lifetime_seconds=settings.session_max_lifetime_seconds
+        )
         profiles = ProfileCache(client, ttl_seconds=ttl)
         tokens = []
         for row in rows:

@@ -17,7 +17,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from app.auth.sessions import SessionStore, session_key, sessions_index_key
+from app.auth.sessions import SessionStore, session_deadline_key, session_key, sessions_index_key
 from app.events.envelope import Envelope
 from app.events.publisher import RedisStreamPublisher
 from app.user.profile_cache import ProfileCache, profile_key
@@ -25,6 +25,7 @@ from tests.throwaway import ThrowawayRedis
 from utils.redis.redis import RedisClient, RedisOptions, close_redis, create_redis
 
 TTL_SECONDS = 3600
+MAX_LIFETIME_SECONDS = 7 * 24 * 3600  # SESSION_MAX_LIFETIME_SECONDS' default
 STREAM = "events:capacity"
 SAMPLE = 200  # keys of each kind given to MEMORY USAGE
 BATCH = 500  # logins in flight at once
@@ -82,7 +83,9 @@ async def measure(url: str, users: int, per_user: int) -> dict[str, Any]:
     before = await _used_memory(url)
     redis = _client(url)
     try:
-        sessions = SessionStore(redis, ttl_seconds=TTL_SECONDS)
+        sessions = SessionStore(
+            redis, ttl_seconds=TTL_SECONDS, max_lifetime_seconds=MAX_LIFETIME_SECONDS
+        )
         profiles = ProfileCache(redis, ttl_seconds=TTL_SECONDS)
         tokens: list[str] = []
         for start in range(1, users + 1, BATCH):
@@ -100,6 +103,9 @@ async def measure(url: str, users: int, per_user: int) -> dict[str, Any]:
             "sessions_per_user": per_user,
             "memory_usage_bytes": {
                 "session:<token>": await _median_usage(redis, [session_key(t) for t in tokens]),
+                "{session:<token>}:deadline": await _median_usage(
+                    redis, [session_deadline_key(t) for t in tokens]
+                ),
                 "{user:<id>}:sessions": await _median_usage(
                     redis, [sessions_index_key(u) for u in user_ids]
                 ),

@@ -16,11 +16,11 @@ import asyncpg
 from app.auth.passwords import PasswordHasherService
 from app.settings import Settings
 from tests.throwaway import ThrowawayPostgres, ThrowawayRedis, ThrowawayRedisCluster
-from tools.devstack.nginx import ROOT
 from tools.devstack.processes import free_port
+from tools.devstack.schema import migrate
 from tools.devstack.stack import LocalStack
 
-# init.sql's least-privilege role: the stack connects as the application does in production.
+# The migrations' least-privilege role: the stack connects as the application does in production.
 APP_ROLE = "app_user"
 
 
@@ -105,11 +105,12 @@ class ChaosEnvironment:
         self.postgres.destroy()
 
     async def _prepare_database(self) -> None:
-        """init.sql, then the accounts (argon2 hashes made here, as `app.cli create-user` does)."""
+        """The migrations, then the accounts (argon2 hashes made here, as `app.cli create-user`
+        does)."""
         hasher = PasswordHasherService(Settings.model_validate({}))
+        await asyncio.to_thread(migrate, self.postgres.url)
         conn = await asyncpg.connect(self.postgres.url)
         try:
-            await conn.execute((ROOT / "init.sql").read_text())
             for index in range(self.users):
                 account = Account(
                     f"chaos_{index}_{secrets.token_hex(3)}", secrets.token_urlsafe(12)

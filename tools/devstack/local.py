@@ -1,26 +1,35 @@
 """`make local`: nginx + gunicorn (+ the echo service) on the host, in the foreground.
 
 Settings come from ENV_FILE (default `.env.local`) with real environment variables winning, as
-in the app. The database named in DATABASE_URL is created when missing, `init.sql` is loaded
-when the schema is missing, and the app seeds the demo user (SEED_DEMO_USER). Ctrl-C or SIGTERM
-stops nginx, then gunicorn (graceful), then the echo service.
+in the app. First the pending migrations run as the schema owner (DATABASE_OWNER_URL; the
+database is created when missing, `make migrate`); then the app connects as app_user
+(DATABASE_URL) and seeds the demo user (SEED_DEMO_USER). Ctrl-C, SIGTERM
+or SIGHUP (its terminal closed) stops nginx, then gunicorn (graceful), then the echo service;
+if the runner is killed outright, the kernel sends them SIGTERM (docs/development.md).
 """
 
 from __future__ import annotations
 
-import asyncio
+import argparse
+import contextlib
 import os
 import signal
 import sys
 import time
+from pathlib import Path
 from types import FrameType
 from urllib.parse import urlsplit
 
-import asyncpg
-
-from app.settings import load_settings
-from tools.devstack.schema import ensure_database
+from app.settings import Settings, load_settings
+from tools.devstack.migrate import DatabaseUrls, database_urls, run_migrations
+from tools.devstack.nginx import ROOT
+from tools.devstack.private import PrivateServices, start_missing, with_port
+from tools.devstack.schema import MigrationError
+from tools.devstack.servers import ServerError
 from tools.devstack.stack import LocalStack, StackError
+
+# SIGHUP: the terminal was closed. Its children run in sessions of their own and would not hear.
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 class _Stop(Exception):
@@ -31,26 +40,70 @@ def _raise_stop(signum: int, frame: FrameType | None) -> None:
     raise _Stop(signal.Signals(signum).name)
 
 
+def _say(message: str) -> None:
+    """stderr, unless it is gone (SIGHUP: the terminal was closed): stopping matters more."""
+    with contextlib.suppress(OSError):
+        print(message, file=sys.stderr, flush=True)
+
+
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--run-dir", type=Path, default=Path("run/local"), help="config, cache")
+    run_dir: Path = parser.parse_args().run_dir
     os.environ.setdefault("ENV_FILE", ".env.local")
     settings = load_settings()
     try:
-        asyncio.run(ensure_database(settings.database_url.get_secret_value()))
-    except (OSError, asyncpg.PostgresError) as exc:
-        host = urlsplit(settings.database_url.get_secret_value()).hostname
-        print(f"PostgreSQL on {host} is not usable ({type(exc).__name__}: {exc}).", file=sys.stderr)
-        print("Start it, or set DATABASE_URL (it overrides .env.local).", file=sys.stderr)
+        urls = database_urls()
+    except MigrationError as exc:
+        _say(str(exc))
+        return 1
+    # Nothing answering at DATABASE_OWNER_URL / REDIS_URL here: private ones (the owner is their
+    # superuser) in run/local/services.
+    try:
+        services = start_missing(
+            urls.owner,
+            settings.redis_url.get_secret_value(),
+            folder=ROOT / run_dir / "services",
+            stopped_when="with make local",
+        )
+    except ServerError as exc:
+        _say(str(exc))
+        return 1
+    try:
+        port = urlsplit(services.database_url).port or 5432
+        return _serve(
+            settings,
+            services,
+            DatabaseUrls(services.database_url, with_port(urls.app, port)),
+            run_dir,
+        )
+    finally:
+        services.stop()
+
+
+def _serve(settings: Settings, services: PrivateServices, urls: DatabaseUrls, run_dir: Path) -> int:
+    if not run_migrations(urls):
+        _say(
+            "Start PostgreSQL, or set DATABASE_OWNER_URL and DATABASE_URL"
+            " (they override .env.local)."
+        )
         return 1
     echo_port = int(os.environ.get("ECHO_PORT", "9000"))
     stack = LocalStack(
-        env={"GATEWAY_SECRET": settings.gateway_secret.get_secret_value()},
+        env={
+            "GATEWAY_SECRET": settings.gateway_secret.get_secret_value(),
+            "DATABASE_URL": urls.app,
+            "REDIS_URL": services.redis_url,
+        },
         http_port=settings.http_port,
         api_port=settings.api_port,
         echo_port=echo_port,
         log_to_files=False,  # logs stream to this terminal
+        run_dir=run_dir,
+        die_with_runner=True,
     )
-    signal.signal(signal.SIGTERM, _raise_stop)
-    signal.signal(signal.SIGINT, _raise_stop)
+    for stop_signal in _STOP_SIGNALS:
+        signal.signal(stop_signal, _raise_stop)
     try:
         stack.start()
         print(
@@ -62,18 +115,18 @@ def main() -> int:
         )
         while stack.all_running():
             time.sleep(0.5)
-        print("a process of the stack exited; stopping the rest", file=sys.stderr)
+        _say("a process of the stack exited; stopping the rest")
         return 1
     except _Stop as stop:
-        print(f"\n{stop}: stopping nginx, then gunicorn", file=sys.stderr)
+        _say(f"\n{stop}: stopping nginx, then gunicorn")
         return 0
     except StackError as exc:
-        print(exc, file=sys.stderr)
+        _say(str(exc))
         return 1
     finally:
         # A second Ctrl-C must not interrupt the orderly stop.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        for stop_signal in _STOP_SIGNALS:
+            signal.signal(stop_signal, signal.SIG_IGN)
         stack.stop()
 
 

@@ -37,7 +37,12 @@ def render(values: Mapping[str, str], template: Path = TEMPLATE) -> str:
 
 
 def host_values(
-    host: str, http_port: int, api_port: int, echo_port: int | None, gateway_secret: str
+    host: str,
+    http_port: int,
+    api_port: int,
+    echo_port: int | None,
+    gateway_secret: str,
+    status_port: int = 8081,
 ) -> dict[str, str]:
     """Template values for nginx on the host (compose sets its own in compose.yaml)."""
     return {
@@ -47,6 +52,8 @@ def host_values(
         "ECHO_UPSTREAM": f"{host}:{echo_port or 9}",
         "STATIC_ROOT": str(ROOT / "static"),
         "GATEWAY_SECRET": gateway_secret,
+        # nginx's stub_status, on loopback only.
+        "STATUS_LISTEN": f"127.0.0.1:{status_port}",
     }
 
 

@@ -1,17 +1,27 @@
 """Child processes of the stack: start in their own session, find children, stop with a
 deadline. Own sessions keep a terminal's Ctrl-C away from them, so the runner stops them in
-order (nginx first, then gunicorn) instead of all at once."""
+order (nginx first, then gunicorn) instead of all at once.
+
+A runner that is killed (SIGKILL, OOM killer) cannot stop anything: children started with
+`die_with_parent` get a signal from the kernel instead (Linux PR_SET_PDEATHSIG)."""
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
+import pwd
 import signal
 import socket
 import subprocess
+import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+# Looked up before any fork: the child between fork and exec should only make the call.
+_prctl = ctypes.CDLL(None, use_errno=True).prctl if sys.platform == "linux" else None
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -22,11 +32,45 @@ def free_port(host: str = "127.0.0.1") -> int:
         return port
 
 
+def signal_when_parent_dies(sig: int) -> Callable[[], None] | None:
+    """A preexec_fn: the kernel sends `sig` to the child when the thread that started it exits,
+    however it exits. So start such children from the runner's main thread. None where the
+    kernel has no such setting (macOS): there only an orderly stop of the runner stops them."""
+    if _prctl is None:
+        return None
+    prctl = _prctl
+    parent = os.getpid()
+
+    def preexec() -> None:
+        if prctl(_PR_SET_PDEATHSIG, sig, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+        if os.getppid() != parent:  # the parent died before the setting took effect
+            os._exit(1)
+
+    return preexec
+
+
+def listening(host: str, port: int) -> bool:
+    """Whether something accepts TCP connections at host:port right now."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        sock.settimeout(1.0)
+        return sock.connect_ex((host, port)) == 0
+
+
 def spawn(
-    argv: Sequence[str], *, env: Mapping[str, str], cwd: Path, log: Path | None
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str],
+    cwd: Path,
+    log: Path | None,
+    die_with_parent: int | None = None,
+    user: str | None = None,
 ) -> subprocess.Popen[bytes]:
-    """Start `argv`; its output goes to `log` (appended), or to our own stdout when None."""
+    """Start `argv`; its output goes to `log` (appended), or to our own stdout when None.
+    `die_with_parent`: the signal the child gets when we die (see signal_when_parent_dies);
+    `user`: run as this user (we are root), switched before that setting is made."""
     out = open(log, "ab") if log is not None else None  # noqa: SIM115 (the child keeps it)
+    preexec = signal_when_parent_dies(die_with_parent) if die_with_parent else None
     try:
         return subprocess.Popen(  # noqa: S603 (fixed argv, no shell)
             list(argv),
@@ -36,6 +80,11 @@ def spawn(
             stdout=out,
             stderr=subprocess.STDOUT if out is not None else None,
             start_new_session=True,
+            preexec_fn=preexec,  # between fork and exec: prctl and getppid, nothing else
+            user=user,
+            # That user's own group only, not ours (root's).
+            group=pwd.getpwnam(user).pw_gid if user else None,
+            extra_groups=[] if user else None,
         )
     finally:
         if out is not None:

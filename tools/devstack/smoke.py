@@ -1,6 +1,8 @@
 """`make docker-smoke`: build the image, start the production stack (compose.yaml +
-compose.prod.yaml) with throwaway secrets, run the end-to-end tests against its nginx, tear it
-down with its volumes.
+compose.prod.yaml) with throwaway secrets, check that the images carry no tooling
+(image_contents.py), run the end-to-end tests against its nginx, tear it down with its volumes.
+The stack's one-shot `migrate` service builds the schema before the api starts;
+tests/e2e/test_roles.py checks in pg_stat_activity that the app connects as app_user.
 
 The secrets come from .env.prod with every CHANGE_ME_* placeholder replaced by a random value
 (the app refuses placeholders in production, so the stack would not start with them). The stack
@@ -18,6 +20,7 @@ import sys
 import time
 from pathlib import Path
 
+from tools.devstack.image_contents import check_images
 from tools.devstack.nginx import ROOT
 from tools.devstack.processes import free_port
 
@@ -61,6 +64,8 @@ def main() -> int:
     try:
         status = run([*compose, "up", "--detach", "--build", "--wait", "--pull", "never"])
         print(f"stack up after {time.monotonic() - started:.1f} s", flush=True)
+        if status == 0:
+            status = check_images(compose)  # the images carry no tooling
         if status == 0:
             status = run(
                 [

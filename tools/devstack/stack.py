@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -38,13 +39,19 @@ class LocalStack:
         echo_port: int | None = None,
         host: str = "127.0.0.1",
         log_to_files: bool = True,
+        die_with_runner: bool = False,
     ) -> None:
         self.host = host
         self.http_port = http_port
         self.api_port = api_port
         self.echo_port = echo_port
+        self.status_port = processes.free_port(host)  # nginx's stub_status
         self.run_dir = run_dir if run_dir.is_absolute() else ROOT / run_dir
         self.log_to_files = log_to_files
+        # `make local`: nginx, gunicorn and echo get SIGTERM (a graceful stop) from the kernel
+        # when the runner dies without stopping them (SIGKILL). Off for stacks that tests start
+        # from worker threads: the signal follows the starting thread, not the process.
+        self.die_with_runner = die_with_runner
         self.env = process_env(env, host=host, api_port=api_port, http_port=http_port)
         if workers is not None:
             self.env["WEB_CONCURRENCY"] = str(workers)
@@ -80,7 +87,9 @@ class LocalStack:
 
     def nginx_values(self) -> dict[str, str]:
         secret = self.env["GATEWAY_SECRET"]
-        return nginx.host_values(self.host, self.http_port, self.api_port, self.echo_port, secret)
+        return nginx.host_values(
+            self.host, self.http_port, self.api_port, self.echo_port, secret, self.status_port
+        )
 
     def start(self, timeout: float = 30.0) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -106,7 +115,8 @@ class LocalStack:
 
     def start_api(self) -> None:
         """(Re)start gunicorn; nginx keeps running (tests stop the API to see 502)."""
-        argv = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.py.ini", "main:app"]
+        config = "python:utils.gunicorn_config"  # gunicorn.py.ini; the module says why
+        argv = [sys.executable, "-m", "gunicorn", "-c", config, "main:app"]
         self._gunicorn = self._spawn("gunicorn", argv)
 
     def stop_api(self) -> None:
@@ -115,7 +125,10 @@ class LocalStack:
             self._gunicorn = None
 
     def _spawn(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
-        return processes.spawn(argv, env=self.env, cwd=ROOT, log=self._log(name))
+        death_signal = signal.SIGTERM if self.die_with_runner else None
+        return processes.spawn(
+            argv, env=self.env, cwd=ROOT, log=self._log(name), die_with_parent=death_signal
+        )
 
     def wait_until_live(self, timeout: float = 30.0, base_url: str | None = None) -> None:
         """Until /health/live answers 200 (through nginx by default); raises with the logs."""

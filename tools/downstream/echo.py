@@ -26,6 +26,8 @@ class EchoHandler(BaseHTTPRequestHandler):
                 "user_id": self.headers.get(USER_ID_HEADER),
                 "username": unquote(username) if username is not None else None,
                 "request_id": self.headers.get(REQUEST_ID_HEADER),
+                # The trace context nginx passed on (W3C), so a test can follow a trace here.
+                "traceparent": self.headers.get("traceparent"),
             }
         ).encode()
         self.send_response(200)

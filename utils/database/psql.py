@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Generator
+import time
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
@@ -50,19 +51,49 @@ class BoundedPool(asyncpg.Pool):
     3 s timeouts. A FIFO semaphore with one slot per connection orders the waiters instead.
     """
 
-    __slots__ = ("_acquire_timeout", "_gate")
+    __slots__ = ("_acquire_timeout", "_gate", "_observer", "_waiting")
 
-    def __init__(self, *args: Any, acquire_timeout: float, max_size: int, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        acquire_timeout: float,
+        max_size: int,
+        observer: AcquireObserver | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, max_size=max_size, **kwargs)
         self._acquire_timeout = acquire_timeout
         self._gate = asyncio.Semaphore(max_size)
+        self._observer = observer
+        self._waiting = 0
+
+    def waiting(self) -> int:
+        """Acquires waiting for a connection right now."""
+        return self._waiting
 
     def acquire(self, *, timeout: float | None = None) -> AcquireContext:
         return _InTurn(self, self._acquire_timeout if timeout is None else timeout)
 
     async def acquire_in_turn(self, wait_seconds: float | None) -> Connection:
+        observer = self._observer
+        started = time.perf_counter()
+        try:
+            connection = await self._acquire_in_turn(wait_seconds)
+        except TimeoutError:
+            if observer is not None:
+                observer.timed_out()
+            raise
+        if observer is not None:
+            observer.waited(time.perf_counter() - started)
+        return connection
+
+    async def _acquire_in_turn(self, wait_seconds: float | None) -> Connection:
         async with asyncio.timeout(wait_seconds):
-            await self._gate.acquire()
+            self._waiting += 1
+            try:
+                await self._gate.acquire()
+            finally:
+                self._waiting -= 1
             try:
                 # Holding a slot means a connection is free (or may be opened): no wait here.
                 return await super().acquire()
@@ -102,6 +133,15 @@ class _InTurn(AcquireContext):
 DEFAULT_STATEMENT_CACHE_SIZE = 100  # asyncpg's own default
 
 
+@dataclass(frozen=True, slots=True)
+class AcquireObserver:
+    """Told about every acquire: how long it waited, or that it timed out (plain callables, so
+    the caller chooses the metrics library)."""
+
+    waited: Callable[[float], None]
+    timed_out: Callable[[], None]
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PoolOptions:
     """Everything the pool needs, as plain values: the app builds it from its settings."""
@@ -121,6 +161,7 @@ class PoolOptions:
     # PgBouncer refuses startup parameters beyond a few (application_name, ...); behind it the
     # two timeouts come from the role's settings instead (ALTER ROLE ... SET).
     timeouts_as_startup_parameters: bool = True
+    observer: AcquireObserver | None = None
 
 
 async def _open(options: PoolOptions, *, min_size: int) -> Pool:
@@ -128,6 +169,7 @@ async def _open(options: PoolOptions, *, min_size: int) -> Pool:
     pool = BoundedPool(
         options.dsn,
         acquire_timeout=options.acquire_timeout,
+        observer=options.observer,
         connection_class=asyncpg.Connection,
         record_class=asyncpg.Record,
         min_size=min_size,

@@ -7,8 +7,9 @@ failovers (MOVED, and a new map after a connection error).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import RedisCluster
@@ -57,6 +58,18 @@ class RedisOptions:
     connect_timeout: float
     health_check_interval: int
     cluster: bool = False
+    on_wait: Callable[[], None] | None = None  # called when a command must wait for a connection
+
+
+class _WaitCountingPool(BlockingConnectionPool):
+    """Tells `on_wait` each time every connection is taken and a command has to wait."""
+
+    on_wait: Callable[[], None] | None = None
+
+    async def get_connection(self, *args: Any, **kwargs: Any) -> Any:
+        if self.on_wait is not None and not self.can_get_connection():
+            self.on_wait()
+        return await super().get_connection(*args, **kwargs)  # type: ignore[no-untyped-call]
 
 
 def create_redis(options: RedisOptions) -> RedisClient:
@@ -64,7 +77,7 @@ def create_redis(options: RedisOptions) -> RedisClient:
         return _create_cluster(options)
     # A blocking pool waits (up to pool_timeout) for a free connection; the default pool
     # raises at once when exhausted, which turned bursts of 256 connections into 500s.
-    pool = BlockingConnectionPool.from_url(
+    pool = _WaitCountingPool.from_url(
         options.url,
         max_connections=options.max_connections,
         timeout=options.pool_timeout,
@@ -74,6 +87,7 @@ def create_redis(options: RedisOptions) -> RedisClient:
         decode_responses=True,
         retry=_one_quick_retry(),
     )
+    pool.on_wait = options.on_wait
     return Redis(connection_pool=pool, retry=_one_quick_retry())
 
 

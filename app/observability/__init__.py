@@ -1,0 +1,1 @@
+"""Metrics (Prometheus), traces (OpenTelemetry), error reports (Sentry): docs/observability.md."""

@@ -1,0 +1,81 @@
+"""`copier update` in a generated service brings in a later template fix, renamed, and keeps the
+service's own changes. About 20 s, so `make test` does not collect this file (it does not match
+test_*.py); `make template-check` runs it (tools/template/check.py)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from tools.template.check import ROOT, generate, project_environment, template_traces
+
+
+def run_in(service: Path, *command: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        command, cwd=service, env=project_environment(), capture_output=True, text=True, check=False
+    )
+
+
+GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "test",
+    "GIT_AUTHOR_EMAIL": "test@example.invalid",
+    "GIT_COMMITTER_NAME": "test",
+    "GIT_COMMITTER_EMAIL": "test@example.invalid",
+}
+
+
+def git(cwd: Path, *args: str) -> None:
+    env = {**project_environment(), **GIT_IDENTITY}
+    subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True)
+
+
+def clone_with_working_tree(destination: Path) -> None:
+    """A clone of this repository whose last commit is the working tree as it is now (what
+    `make template-check` generates from), so uncommitted changes are what is tested."""
+    git(destination.parent, "clone", "--quiet", str(ROOT), str(destination))
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\0")
+    for relative in filter(None, listed):
+        source, target = ROOT / relative, destination / relative
+        if source.is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+        elif target.exists():
+            target.unlink()  # deleted in the working tree
+    git(destination, "add", "-A")
+    git(destination, "commit", "--quiet", "--allow-empty", "-m", "the working tree")
+
+
+def test_copier_update_brings_a_template_fix_renamed_and_keeps_the_service_own_changes(
+    tmp_path: Path,
+) -> None:
+    # The clone carries the template's name, as a real one does: the answers file records it.
+    template, service = tmp_path / "fastapi-service-template", tmp_path / "service"
+    clone_with_working_tree(template)
+    generate(service, "Orders Service", source=template)
+    git(service, "init", "--quiet")
+    with (service / "Makefile").open("a") as makefile:
+        makefile.write("# the service's own line\n")
+    git(service, "add", "-A")
+    git(service, "commit", "--quiet", "-m", "Orders Service")
+    with (template / "docs/api.md").open("a") as doc:
+        doc.write("\nA template fix that names fastapi-template.\n")
+    git(template, "commit", "--quiet", "-am", "a template fix")
+
+    result = run_in(service, sys.executable, "-m", "copier", "update", "--trust", "--defaults")
+
+    assert result.returncode == 0, result.stderr
+    assert (
+        (service / "docs/api.md")
+        .read_text()
+        .endswith("A template fix that names orders-service.\n")
+    )
+    assert (service / "Makefile").read_text().endswith("# the service's own line\n")
+    assert template_traces(service) == []

@@ -1,0 +1,126 @@
+"""tools/template/rename.py, the task copier runs after copying: every spelling of the template's
+name becomes the new service's, template-only blocks go, the metadata takes the answers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tools.template.rename import rename
+
+ANSWERS = {
+    "name": "Orders Service",
+    "slug": "orders-service",
+    "description": "Takes orders.",
+    "author": "Ada Lovelace",
+}
+
+
+def write(root: Path, files: dict[str, str | bytes]) -> None:
+    for relative, content in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content)
+
+
+def test_each_spelling_takes_the_matching_new_name(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "main.py": 'title="FastAPI service template"\nname: fastapi-template\n'
+            'pkg = "fastapi-service-template"\nmodule = fastapi_template\n'
+        },
+    )
+    rename(tmp_path, **ANSWERS)
+    assert (tmp_path / "main.py").read_text() == (
+        'title="Orders Service"\nname: orders-service\n'
+        'pkg = "orders-service"\nmodule = orders_service\n'
+    )
+
+
+def test_template_only_blocks_are_removed_with_their_markers(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "Makefile": "lint:\n\truff\n# >>> template-only\ntemplate-check:\n\tcheck\n"
+            "# <<< template-only\ntest:\n\tpytest\n"
+        },
+    )
+    rename(tmp_path, **ANSWERS)
+    assert (tmp_path / "Makefile").read_text() == "lint:\n\truff\ntest:\n\tpytest\n"
+
+
+def test_pyproject_takes_the_description_and_the_author(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "pyproject.toml": '[project]\nname = "fastapi-service-template"\n'
+            'description = "FastAPI service template: measured."\nreadme = "readme.md"\n'
+        },
+    )
+    rename(tmp_path, **ANSWERS)
+    assert (tmp_path / "pyproject.toml").read_text() == (
+        '[project]\nname = "orders-service"\ndescription = "Takes orders."\n'
+        'authors = [{ name = "Ada Lovelace" }]\nreadme = "readme.md"\n'
+    )
+
+
+def test_license_names_the_author_as_the_holder(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "LICENSE": "MIT License\n\nCopyright (c) 2026 The FastAPI service template "
+            "authors\n\nPermission is hereby granted\n"
+        },
+    )
+    rename(tmp_path, **ANSWERS)
+    assert "Copyright (c) 2026 Ada Lovelace\n" in (tmp_path / "LICENSE").read_text()
+
+
+def test_readme_starts_with_the_name_and_the_description(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "readme.md": "# FastAPI service template\n\n<!-- >>> template-only -->\n"
+            "uvx copier copy ...\n<!-- <<< template-only -->\n\nWhat it is.\n"
+        },
+    )
+    rename(tmp_path, **ANSWERS)
+    assert (
+        tmp_path / "readme.md"
+    ).read_text() == "# Orders Service\n\nTakes orders.\n\nWhat it is.\n"
+
+
+def test_renaming_again_changes_nothing(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "readme.md": "# FastAPI service template\n\nWhat it is.\n",
+            "pyproject.toml": '[project]\nname = "fastapi-service-template"\ndescription = "x"\n',
+            "LICENSE": "Copyright (c) 2026 someone\n",
+        },
+    )
+    rename(tmp_path, **ANSWERS)
+    assert rename(tmp_path, **ANSWERS) == []
+
+
+def test_binary_files_and_the_git_directory_are_left_alone(tmp_path: Path) -> None:
+    image = b"\x89PNG\r\n\x1a\n\xff\xfefastapi-template"
+    write(tmp_path, {"static/logo.png": image, ".git/config": "[remote] fastapi-template\n"})
+    assert rename(tmp_path, **ANSWERS) == []
+    assert (tmp_path / "static/logo.png").read_bytes() == image
+
+
+def test_the_answers_file_keeps_the_template_address_for_copier_update(tmp_path: Path) -> None:
+    answers = "_src_path: gh:your-org/fastapi-service-template\nproject_name: Orders Service\n"
+    write(tmp_path, {".copier-answers.yml": answers})
+    assert rename(tmp_path, **ANSWERS) == []
+    assert (tmp_path / ".copier-answers.yml").read_text() == answers
+
+
+def test_a_removed_block_leaves_no_double_blank_line(tmp_path: Path) -> None:
+    write(tmp_path, {"run": "lint\n\n# >>> template-only\ncheck\n# <<< template-only\n\ntest\n"})
+    rename(tmp_path, **ANSWERS)
+    assert (tmp_path / "run").read_text() == "lint\n\ntest\n"

@@ -1,0 +1,1 @@
+"""What only the template needs: turning a copy into a named service (copier.yml runs it)."""
