@@ -3,8 +3,9 @@
 from typing import Final
 
 SESSION_KEY_PREFIX: Final = "session:"
-USER_SESSIONS_KEY_PREFIX: Final = "user_sessions:"
 USER_PROFILE_KEY_PREFIX: Final = "user:"
+# `{user:<id>}:sessions`: the hash tag keeps the index in the slot of `user:<id>`.
+USER_SESSIONS_KEY_SUFFIX: Final = ":sessions"
 LOGIN_FAILURES_KEY_PREFIX: Final = "login_failures:"
 OUTBOX_PUBLISHED_KEY_PREFIX: Final = "outbox:published:"
 

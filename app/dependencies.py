@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, cast
 
 from fastapi import Depends, Request
-from redis.asyncio import Redis
 
 from app.auth.passwords import PasswordHasherService
 from app.auth.sessions import SessionStore
@@ -14,6 +13,7 @@ from app.settings import Settings
 from app.state import AppState
 from app.user.profile_cache import ProfileCache
 from utils.database.psql import Pool
+from utils.redis.redis import RedisClient
 
 
 async def get_state(request: Request) -> AppState:
@@ -31,7 +31,7 @@ async def get_pool(state: StateDep) -> Pool:
     return state.pool
 
 
-async def get_redis(state: StateDep) -> Redis:
+async def get_redis(state: StateDep) -> RedisClient:
     return state.redis
 
 
@@ -53,7 +53,7 @@ async def get_schema(state: StateDep) -> SchemaCheck:
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 PoolDep = Annotated[Pool, Depends(get_pool)]
-RedisDep = Annotated[Redis, Depends(get_redis)]
+RedisDep = Annotated[RedisClient, Depends(get_redis)]
 HasherDep = Annotated[PasswordHasherService, Depends(get_hasher)]
 SessionsDep = Annotated[SessionStore, Depends(get_sessions)]
 ProfilesDep = Annotated[ProfileCache, Depends(get_profiles)]

@@ -23,6 +23,7 @@ from app.observability.metrics import record_login_shed
 from app.responses import UnavailableBody, ValidationErrorBody, ValidationIssue
 from app.user.names import UserGone
 from constants import BEARER_SCHEME
+from utils.redis.redis import CLUSTER_UNAVAILABLE, is_write_on_closed_connection
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +35,11 @@ POSTGRES_UNAVAILABLE: tuple[type[Exception], ...] = (
     asyncpg.exceptions.OperatorInterventionError,
     asyncpg.exceptions.InsufficientResourcesError,
 )
-REDIS_UNAVAILABLE: tuple[type[Exception], ...] = (RedisConnectionError, RedisTimeoutError)
+REDIS_UNAVAILABLE: tuple[type[Exception], ...] = (
+    RedisConnectionError,
+    RedisTimeoutError,
+    *CLUSTER_UNAVAILABLE,  # a Redis Cluster slot without a primary, e.g. during a failover
+)
 NO_STORE = {"Cache-Control": caching.NO_STORE}
 
 
@@ -169,6 +174,12 @@ class UnhandledErrorMiddleware:
                 await response(scope, receive, send)
 
 
+async def _attribute_or_type_error(request: Request, exc: Exception) -> JSONResponse:
+    if is_write_on_closed_connection(exc):
+        return await _redis_down(request, exc)
+    raise exc  # a bug of our own: UnhandledErrorMiddleware logs it once and answers 500
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
@@ -182,3 +193,5 @@ def install_error_handlers(app: FastAPI) -> None:
     for pg_exc in POSTGRES_UNAVAILABLE:
         app.add_exception_handler(pg_exc, _postgres_down)
     app.add_exception_handler(asyncpg.InsufficientPrivilegeError, _missing_privilege)
+    app.add_exception_handler(AttributeError, _attribute_or_type_error)
+    app.add_exception_handler(TypeError, _attribute_or_type_error)

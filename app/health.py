@@ -9,11 +9,11 @@ from collections.abc import Awaitable
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from redis.asyncio import Redis
 
 from app.dependencies import PoolDep, RedisDep, SchemaDep
 from app.schema import SchemaCheck
 from utils.database.psql import Pool
+from utils.redis.redis import RedisClient
 
 router = APIRouter(prefix="/health", tags=["health"])
 
@@ -33,7 +33,7 @@ async def _check_postgres(pool: Pool) -> None:
     await pool.fetchval("SELECT 1", timeout=CHECK_TIMEOUT_SECONDS)
 
 
-async def _check_redis(redis: Redis) -> None:
+async def _check_redis(redis: RedisClient) -> None:
     await redis.ping()
 
 

@@ -157,6 +157,8 @@ class Settings(BaseSettings):
             "REDIS_URL": self.redis_url,
             "GATEWAY_SECRET": self.gateway_secret,
         }
+        if self.database_direct_url.get_secret_value():  # optional: set behind PgBouncer only
+            secrets["DATABASE_DIRECT_URL"] = self.database_direct_url
         bad = [name for name, value in secrets.items() if _is_placeholder(value.get_secret_value())]
         if bad:
             raise ValueError(
@@ -187,6 +189,30 @@ class Settings(BaseSettings):
     @property
     def show_docs(self) -> bool:
         return self.docs_enabled if self.docs_enabled is not None else not self.is_production
+
+    # --- Scaling beyond one machine (docs/scaling.md) ---
+    # REDIS_URL is then one seed node of a Redis Cluster; the client learns the rest.
+    redis_cluster: bool = False
+    # DATABASE_URL points at PgBouncer in transaction mode: no prepared-statement cache, and
+    # the outbox relay (LISTEN, advisory lock) connects to PostgreSQL itself.
+    db_pgbouncer: bool = False
+    # The relay's direct PostgreSQL URL; empty means DATABASE_URL (right without PgBouncer).
+    database_direct_url: SecretStr = SecretStr("")
+
+    @model_validator(mode="after")
+    def _pgbouncer_needs_a_direct_url(self) -> Self:
+        if self.db_pgbouncer and not self.database_direct_url.get_secret_value():
+            raise ValueError(
+                "DB_PGBOUNCER=true needs DATABASE_DIRECT_URL: the outbox relay's LISTEN and "
+                "advisory lock do not work through a transaction pooler"
+            )
+        return self
+
+    @property
+    def relay_database_url(self) -> str:
+        """Where the outbox relay connects: PostgreSQL itself, never a transaction pooler."""
+        direct = self.database_direct_url.get_secret_value()
+        return direct or self.database_url.get_secret_value()
 
 
 def resolve_env_file(name: str | None) -> Path | None:

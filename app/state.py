@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
-
 from app.auth.login_throttle import LoginThrottle
 from app.auth.passwords import PasswordHasherService
 from app.auth.sessions import SessionStore
@@ -13,13 +11,14 @@ from app.schema import SchemaCheck
 from app.settings import Settings
 from app.user.profile_cache import ProfileCache
 from utils.database.psql import Pool
+from utils.redis.redis import RedisClient
 
 
 @dataclass(frozen=True, slots=True)
 class AppState:
     settings: Settings
     pool: Pool
-    redis: Redis
+    redis: RedisClient
     hasher: PasswordHasherService
     sessions: SessionStore
     profiles: ProfileCache

@@ -3,10 +3,12 @@ lifespan, an httpx client, and user factories."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import cast
 
 import httpx
 import pytest
@@ -18,7 +20,31 @@ from app.settings import Settings
 from app.state import AppState
 from app.user.accounts import create_user
 from main import create_app
-from tests.services import PRIVATE_SERVICES, ServiceUnavailable, TestDatabase, TestRedis
+from tests.services import (
+    ADMIN_URL,
+    PRIVATE_SERVICES,
+    ServiceUnavailable,
+    TestDatabase,
+    TestRedis,
+)
+from tools.devstack.throwaway import ThrowawayPgBouncer, ThrowawayRedisCluster
+
+# What the app talks to. None: the local PostgreSQL and Redis directly, as in every test;
+# the contract, session and event tests run on every backend (`@on_every_backend`). None is
+# what an unparametrised `backend` reports too, so switching between those tests and the
+# standalone runs of parametrised ones restarts nothing.
+REDIS_CLUSTER = "redis-cluster"  # a throwaway Redis Cluster: 3 primaries, a replica each
+PGBOUNCER = "pgbouncer"  # a throwaway PgBouncer in transaction mode before the database
+on_every_backend = pytest.mark.parametrize(
+    "backend",
+    [
+        pytest.param(None, id="standalone"),
+        pytest.param(REDIS_CLUSTER, id=REDIS_CLUSTER),
+        pytest.param(PGBOUNCER, id=PGBOUNCER),
+    ],
+    indirect=True,
+    scope="session",
+)
 
 
 def pytest_report_header() -> list[str]:
@@ -27,7 +53,12 @@ def pytest_report_header() -> list[str]:
 
 
 @pytest.fixture(scope="session")
-async def database() -> AsyncIterator[TestDatabase]:
+def backend(request: pytest.FixtureRequest) -> str | None:
+    return cast(str | None, getattr(request, "param", None))
+
+
+@pytest.fixture(scope="session")
+async def scratch_database() -> AsyncIterator[TestDatabase]:
     try:
         db = await TestDatabase.create()
     except ServiceUnavailable as exc:
@@ -37,7 +68,44 @@ async def database() -> AsyncIterator[TestDatabase]:
 
 
 @pytest.fixture(scope="session")
-async def redis_db() -> AsyncIterator[TestRedis]:
+def pgbouncer(
+    backend: str | None, scratch_database: TestDatabase
+) -> Iterator[ThrowawayPgBouncer | None]:
+    if backend != PGBOUNCER:
+        yield None
+        return
+    # The app's role (app_user, with its password) and the admin role (other scratch databases).
+    bouncer = ThrowawayPgBouncer(scratch_database.direct_app_url, ADMIN_URL)
+    bouncer.start()
+    try:
+        yield bouncer
+    finally:
+        bouncer.destroy()
+
+
+def as_the_app_reaches_it(db: TestDatabase, pgbouncer: ThrowawayPgBouncer | None) -> TestDatabase:
+    """`db`, the app going through PgBouncer when the backend has one (`direct_url` keeps the
+    way around); set-up and inspection (`url`) always reach PostgreSQL itself."""
+    if pgbouncer is None:
+        return db
+    return replace(db, pooled_app_url=pgbouncer.url_for(db.direct_app_url))
+
+
+@pytest.fixture(scope="session")
+def database(scratch_database: TestDatabase, pgbouncer: ThrowawayPgBouncer | None) -> TestDatabase:
+    return as_the_app_reaches_it(scratch_database, pgbouncer)
+
+
+@pytest.fixture(scope="session")
+async def redis_db(backend: str | None) -> AsyncIterator[TestRedis]:
+    if backend == REDIS_CLUSTER:
+        cluster = ThrowawayRedisCluster()
+        try:
+            await asyncio.to_thread(cluster.start)
+            yield TestRedis(url=cluster.url, keys_before=set(), cluster=True)
+        finally:
+            cluster.destroy()
+        return
     try:
         scratch = await TestRedis.open()
     except ServiceUnavailable as exc:
@@ -54,7 +122,10 @@ def make_settings(database: TestDatabase, redis_db: TestRedis, **overrides: obje
         "access_log": False,
         "seed_demo_user": False,
         "outbox_relay_enabled": False,
+        "redis_cluster": redis_db.cluster,
     }
+    if database.direct_url is not None:
+        values.update(db_pgbouncer=True, database_direct_url=database.direct_url)
     values.update(overrides)
     # model_validate skips the environment and dotenv sources: tests see only these values.
     return Settings.model_validate(values)

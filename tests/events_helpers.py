@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from redis.asyncio import Redis
 
 from app.events.background import build_relay, stop_outbox_relay
 from app.events.envelope import Envelope
 from app.events.relay import RELAY_LOCK_ID, OutboxRelay
 from app.settings import Settings
 from tests.services import ROOT, TestDatabase
+from utils.redis.redis import RedisClient
 
 # Short waits so a handover or a recovery takes a fraction of a second in tests.
 FAST_RELAY = {
@@ -49,7 +49,7 @@ def unique_stream() -> str:
     return f"events:test:{secrets.token_hex(6)}"
 
 
-def fast_relay(settings: Settings, redis: Redis) -> OutboxRelay:
+def fast_relay(settings: Settings, redis: RedisClient) -> OutboxRelay:
     return build_relay(settings, redis, **FAST_RELAY)
 
 
@@ -75,12 +75,14 @@ async def _truthy(result: object) -> bool:
     return bool(await result if inspect.isawaitable(result) else result)
 
 
-async def stream_events(redis: Redis, stream: str) -> list[Envelope]:
+async def stream_events(redis: RedisClient, stream: str) -> list[Envelope]:
     entries: Any = await redis.xrange(stream)
     return [Envelope.from_fields(fields) for _id, fields in entries]
 
 
-async def events_of(redis: Redis, stream: str, user_id: int, event_type: str) -> list[Envelope]:
+async def events_of(
+    redis: RedisClient, stream: str, user_id: int, event_type: str
+) -> list[Envelope]:
     events = await stream_events(redis, stream)
     return [e for e in events if e.aggregate_id == user_id and e.event_type == event_type]
 
@@ -100,7 +102,10 @@ def start_relay_process(settings: Settings, log: Path) -> subprocess.Popen[bytes
         "PATH": os.environ.get("PATH", ""),
         "ENV_FILE": "",
         "DATABASE_URL": settings.database_url.get_secret_value(),
+        "DB_PGBOUNCER": str(settings.db_pgbouncer).lower(),
+        "DATABASE_DIRECT_URL": settings.database_direct_url.get_secret_value(),
         "REDIS_URL": settings.redis_url.get_secret_value(),
+        "REDIS_CLUSTER": str(settings.redis_cluster).lower(),
         "EVENTS_STREAM": settings.events_stream,
         "OUTBOX_POLL_INTERVAL_SECONDS": str(settings.outbox_poll_interval_seconds),
     }

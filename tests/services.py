@@ -86,12 +86,24 @@ class TestDatabase:
     __test__ = False  # a fixture helper, not a test class
 
     name: str
-    url: str  # the owner's: set-up and inspection only
+    url: str  # the owner's: set-up and inspection only, always PostgreSQL itself
+    # Set when the app reaches the database through PgBouncer: the pooler's URL, as app_user.
+    pooled_app_url: str | None = None
 
     @property
     def app_url(self) -> str:
-        """What the app under test connects with."""
+        """What the app under test connects with (through PgBouncer when the backend has one)."""
+        return self.pooled_app_url or self.direct_app_url
+
+    @property
+    def direct_app_url(self) -> str:
+        """PostgreSQL itself, as the app's role."""
         return as_app_user(self.url)
+
+    @property
+    def direct_url(self) -> str | None:
+        """Set when `app_url` goes through PgBouncer: the way around it (the relay's)."""
+        return self.direct_app_url if self.pooled_app_url else None
 
     @classmethod
     async def create(cls) -> TestDatabase:
@@ -125,6 +137,7 @@ class TestRedis:
 
     url: str
     keys_before: set[str]
+    cluster: bool = False  # a throwaway Redis Cluster, `url` one of its nodes
 
     @classmethod
     async def open(cls) -> TestRedis:

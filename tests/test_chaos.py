@@ -17,6 +17,7 @@ from tests.conftest import http_client, make_settings, running
 from tests.services import TestDatabase, TestRedis, database_where_renames_run
 from tests.test_security import create_and_login
 from tools.chaos.environment import ChaosEnvironment
+from tools.chaos.faults import REDIS_FAILOVER
 from tools.chaos.report import BUDGET_SECONDS, table
 from tools.chaos.scenario import Timing, run_scenario
 from tools.chaos.slowloris import slowloris
@@ -43,6 +44,20 @@ async def test_faults_under_load_lose_no_write_and_recover_within_budget() -> No
     assert all(row.passed for row in rows), table(rows)
     assert all(row.sent > 50 for row in rows), table(rows)  # traffic really flowed
     assert sum(row.lost_writes for row in rows) == 0
+
+
+async def test_redis_cluster_primary_failover_answers_503_then_recovers_losing_no_write() -> None:
+    timing = Timing.short()
+    rows = await asyncio.to_thread(
+        run_scenario, timing, Path("run/chaos-cluster-test"), (REDIS_FAILOVER,)
+    )
+    print(table(rows))
+    [row] = rows
+    assert row.passed, table(rows)
+    assert row.sent > 50, table(rows)
+    assert row.lost_writes == 0
+    # 503s last as long as the failover and the requests they hit, not beyond.
+    assert row.failed > 0, "the killed primary served no request: nothing was tested"
 
 
 @pytest.fixture(scope="module")

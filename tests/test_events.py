@@ -23,7 +23,15 @@ from app.events.publisher import RedisStreamPublisher
 from app.settings import Settings
 from app.state import AppState
 from app.user.names import SET_NAME_SQL
-from tests.conftest import UserFactory, http_client, login, make_settings, running
+from tests.conftest import (
+    UserFactory,
+    as_the_app_reaches_it,
+    http_client,
+    login,
+    make_settings,
+    on_every_backend,
+    running,
+)
 from tests.events_helpers import (
     create_events_database,
     events_of,
@@ -36,7 +44,7 @@ from tests.events_helpers import (
     wait_until,
 )
 from tests.services import TestDatabase, TestRedis, as_app_user
-from tests.throwaway import ThrowawayPostgres, ThrowawayRedis
+from tools.devstack.throwaway import ThrowawayPgBouncer, ThrowawayPostgres, ThrowawayRedis
 from utils.redis.redis import close_redis
 
 NAME_CHANGED = "user.name_changed"
@@ -53,9 +61,15 @@ async def events_db() -> AsyncIterator[TestDatabase]:
 
 
 @pytest.fixture(scope="module")
-async def state(events_db: TestDatabase, redis_db: TestRedis) -> AsyncIterator[AppState]:
+def app_events_db(events_db: TestDatabase, pgbouncer: ThrowawayPgBouncer | None) -> TestDatabase:
+    """events_db as the app reaches it: through PgBouncer on that backend."""
+    return as_the_app_reaches_it(events_db, pgbouncer)
+
+
+@pytest.fixture(scope="module")
+async def state(app_events_db: TestDatabase, redis_db: TestRedis) -> AsyncIterator[AppState]:
     """Overrides the session `state` (so `make_user` too): the app over events_db, relay off."""
-    async with running(make_settings(events_db, redis_db)) as started:
+    async with running(make_settings(app_events_db, redis_db)) as started:
         yield started.state
 
 
@@ -67,9 +81,9 @@ async def stream(state: AppState) -> AsyncIterator[str]:
 
 
 @pytest.fixture
-def events_settings(events_db: TestDatabase, redis_db: TestRedis, stream: str) -> Settings:
+def events_settings(app_events_db: TestDatabase, redis_db: TestRedis, stream: str) -> Settings:
     return make_settings(
-        events_db,
+        app_events_db,
         redis_db,
         events_stream=stream,
         outbox_relay_enabled=True,
@@ -90,6 +104,7 @@ async def new_names(state: AppState, stream: str, user_id: int) -> list[str]:
     ]
 
 
+@on_every_backend
 async def test_name_change_reaches_a_consumer_exactly_once(
     relay_client: httpx.AsyncClient, make_user: UserFactory, state: AppState, stream: str
 ) -> None:
@@ -146,6 +161,7 @@ async def test_name_change_reaches_a_consumer_exactly_once(
     assert await new_names(state, stream, user.id) == ["New Name"]
 
 
+@on_every_backend
 async def test_login_publishes_user_logged_in(
     relay_client: httpx.AsyncClient, make_user: UserFactory, state: AppState, stream: str
 ) -> None:
@@ -161,6 +177,7 @@ async def test_login_publishes_user_logged_in(
     assert event.data() == {"user_id": user.id, "username": user.username}
 
 
+@on_every_backend
 async def test_rolled_back_change_emits_nothing(
     events_settings: Settings, make_user: UserFactory, state: AppState, stream: str
 ) -> None:
@@ -175,6 +192,7 @@ async def test_rolled_back_change_emits_nothing(
     assert await new_names(state, stream, user.id) == ["Later"]
 
 
+@on_every_backend
 async def test_setting_the_same_name_emits_nothing(
     events_settings: Settings, make_user: UserFactory, state: AppState, stream: str
 ) -> None:
@@ -201,6 +219,7 @@ async def _has(state: AppState, stream: str, user_id: int, name: str) -> bool:
     return name in await new_names(state, stream, user_id)
 
 
+@on_every_backend
 async def test_crash_after_publish_before_commit_publishes_once(
     events_settings: Settings,
     events_db: TestDatabase,
@@ -229,6 +248,7 @@ async def test_crash_after_publish_before_commit_publishes_once(
     assert len(ids) == len(set(ids))
 
 
+@on_every_backend
 async def test_relay_process_killed_between_write_and_publish_delivers_after_restart(
     events_settings: Settings,
     events_db: TestDatabase,
@@ -276,6 +296,7 @@ async def _kill_write_restart(
         assert second.wait(10) == 0, "the relay did not exit cleanly on SIGTERM"
 
 
+@on_every_backend
 async def test_only_one_relay_is_active_and_a_standby_takes_over(
     events_settings: Settings,
     events_db: TestDatabase,
@@ -301,6 +322,7 @@ async def test_only_one_relay_is_active_and_a_standby_takes_over(
     assert await lock_holders(events_db.url) == []
 
 
+@on_every_backend
 async def test_lifespan_relay_releases_its_lock_on_shutdown(
     events_settings: Settings, events_db: TestDatabase
 ) -> None:
@@ -310,6 +332,7 @@ async def test_lifespan_relay_releases_its_lock_on_shutdown(
     assert await lock_holders(events_db.url) == []
 
 
+@on_every_backend
 async def test_unacknowledged_message_is_claimed_and_retried(state: AppState, stream: str) -> None:
     event = Envelope(
         event_id=str(uuid.uuid4()),
@@ -350,6 +373,7 @@ async def test_unacknowledged_message_is_claimed_and_retried(state: AppState, st
     assert (await state.redis.xpending(stream, "g"))["pending"] == 0
 
 
+@on_every_backend
 async def test_prune_deletes_only_old_published_rows(
     state: AppState, events_db: TestDatabase
 ) -> None:
@@ -385,7 +409,7 @@ async def test_relay_survives_redis_going_down_and_back(
     server.start()
     settings = make_settings(
         events_db, redis_db, redis_url=server.url, events_stream=stream,
-        outbox_poll_interval_seconds=0.2,
+        outbox_poll_interval_seconds=0.2, redis_cluster=False,
     )  # fmt: skip
     redis = open_redis(settings)
     user = await make_user(name="v0")

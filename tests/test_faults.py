@@ -15,7 +15,7 @@ from app.settings import Settings
 from app.user.accounts import create_user
 from tests.conftest import RunningApp, http_client, make_settings, running
 from tests.services import TestDatabase, TestRedis, as_app_user, load_schema
-from tests.throwaway import ThrowawayPostgres, ThrowawayRedis, free_port
+from tools.devstack.throwaway import ThrowawayPostgres, ThrowawayRedis, free_port
 
 pytestmark = pytest.mark.faults
 BUDGET_SECONDS = 2.0

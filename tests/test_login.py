@@ -4,11 +4,11 @@ import uuid
 
 import httpx
 import pytest
-from redis.asyncio import Redis
 
 from app.auth.passwords import HashingAbandoned, PasswordHasherService
 from app.state import AppState
 from tests.conftest import UserFactory
+from utils.redis.redis import RedisClient
 
 
 async def test_login_returns_bearer_uuid4_header_and_token_body(
@@ -38,7 +38,7 @@ async def test_login_stores_session_with_user_id_and_lifetime(
         "/login", json={"username": user.username, "password": user.password}
     )
     token = response.json()["access_token"]
-    redis: Redis = state.redis
+    redis: RedisClient = state.redis
     assert await redis.get(f"session:{token}") == str(user.id)
     ttl = await redis.ttl(f"session:{token}")
     assert 0 < ttl <= state.settings.session_ttl_seconds

@@ -20,7 +20,7 @@ from app.user.accounts import create_user
 from app.user.schemas import NAME_MAX, SetNameRequest, clean_name
 from tests.conftest import RunningApp, User, http_client, login, make_settings, running
 from tests.services import TestDatabase, TestRedis
-from tests.throwaway import ThrowawayRedis
+from tools.devstack.throwaway import ThrowawayRedis
 
 # Generated inputs are cheap, but the first examples pay for imports: no per-example deadline.
 FAST = settings(max_examples=300, deadline=None)

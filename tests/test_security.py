@@ -13,6 +13,7 @@ import httpx
 import pytest
 from argon2 import PasswordHasher
 
+from app.auth.sessions import sessions_index_key
 from app.logging_config import JsonFormatter
 from app.request_context import RequestIdLogFilter
 from app.settings import Settings
@@ -132,7 +133,7 @@ async def test_a_login_whose_record_step_fails_leaves_no_session(redis_db: TestR
             user_id = await create_user(
                 pool=state.pool, hasher=state.hasher, username="record_fails", password="pw-1"
             )
-            index = f"user_sessions:{user_id}"
+            index = sessions_index_key(user_id)
             before = {key async for key in state.redis.scan_iter("session:*")}
             body = {"username": "record_fails", "password": "pw-1"}
             response = await client.post("/login", json=body)

@@ -114,3 +114,21 @@ def test_cors_origins_accept_a_comma_separated_list() -> None:
 def test_pool_minimum_above_maximum_is_refused() -> None:
     with pytest.raises(ValidationError, match="DB_POOL_MIN_SIZE"):
         Settings.model_validate({"db_pool_min_size": 20, "db_pool_max_size": 10})
+
+
+def test_pgbouncer_without_a_direct_url_for_the_relay_is_refused() -> None:
+    with pytest.raises(ValidationError, match="DATABASE_DIRECT_URL"):
+        Settings.model_validate({"db_pgbouncer": True})
+
+
+def test_relay_connects_to_the_direct_url_behind_pgbouncer_else_to_database_url() -> None:
+    direct = "postgresql://app@db:5432/app"
+    pooled = Settings.model_validate(
+        {
+            "database_url": "postgresql://app@pgbouncer:6432/app",
+            "db_pgbouncer": True,
+            "database_direct_url": direct,
+        }
+    )
+    assert pooled.relay_database_url == direct
+    assert Settings.model_validate({"database_url": direct}).relay_database_url == direct

@@ -30,7 +30,7 @@ def test_present_tools_need_no_installer() -> None:
     result = run("-v", "--dry-run", path=os.environ["PATH"] + ":/usr/sbin")
     assert result.returncode == 0, result.stderr
     assert "would run" not in result.stdout
-    assert "present: nginx wrk redis-server initdb make" in result.stdout
+    assert "present: nginx wrk redis-server initdb make redis-cli pgbouncer" in result.stdout
 
 
 @pytest.mark.skipif(not DEBIAN_ROOT, reason="the apt-get path runs as root on Debian/Ubuntu")

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
-
 from constants import LOGIN_FAILURES_KEY_PREFIX
+from utils.redis.redis import RedisClient
 
 # KEYS[1] the counter (one key: the script runs on a Redis Cluster too); ARGV[1] the window.
 # Returns the attempts in this window (this one included) and the seconds the window has left.
@@ -42,7 +41,7 @@ class Attempt:
 
 
 class LoginThrottle:
-    def __init__(self, redis: Redis, *, max_failures: int, window_seconds: int) -> None:
+    def __init__(self, redis: RedisClient, *, max_failures: int, window_seconds: int) -> None:
         self._redis = redis
         self._max = max_failures
         self._window = window_seconds

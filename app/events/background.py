@@ -7,16 +7,15 @@ import asyncio
 import contextlib
 from typing import Any
 
-from redis.asyncio import Redis
-
 from app.events.config import RelayConfig
 from app.events.publisher import RedisStreamPublisher
 from app.events.relay import OutboxRelay
 from app.settings import Settings
 from app.state import AppState
+from utils.redis.redis import RedisClient
 
 
-def build_relay(settings: Settings, redis: Redis, **overrides: Any) -> OutboxRelay:
+def build_relay(settings: Settings, redis: RedisClient, **overrides: Any) -> OutboxRelay:
     config = RelayConfig.from_settings(settings, **overrides)
     publisher = RedisStreamPublisher(
         redis,

@@ -12,16 +12,15 @@ import contextlib
 import signal
 import socket
 from collections.abc import Awaitable
+from dataclasses import replace
 
-from redis.asyncio import Redis
-
-from app.connections import open_redis
+from app.connections import open_redis, redis_options
 from app.events.background import build_relay
 from app.events.consumer import EventConsumer
 from app.events.envelope import Envelope
 from app.logging_config import configure_logging
 from app.settings import Settings, get_settings
-from utils.redis.redis import close_redis
+from utils.redis.redis import close_redis, create_redis
 
 BLOCK_MS = 5_000
 
@@ -68,12 +67,8 @@ async def _relay(settings: Settings) -> None:
 
 async def _consume(settings: Settings, group: str, name: str, claim_idle_ms: int) -> None:
     # Its own client: XREADGROUP BLOCK needs a socket timeout longer than the block.
-    redis = Redis.from_url(
-        settings.redis_url.get_secret_value(),
-        decode_responses=True,
-        socket_timeout=BLOCK_MS / 1000 + 5,
-        socket_connect_timeout=settings.redis_connect_timeout,
-    )
+    options = replace(redis_options(settings), socket_timeout=BLOCK_MS / 1000 + 5)
+    redis = create_redis(options)
     consumer = EventConsumer(
         redis,
         stream=settings.events_stream,
@@ -85,7 +80,7 @@ async def _consume(settings: Settings, group: str, name: str, claim_idle_ms: int
     try:
         await consumer.run(block_ms=BLOCK_MS)
     finally:
-        await redis.aclose()
+        await close_redis(redis)
 
 
 async def _print_event(event: Envelope) -> None:

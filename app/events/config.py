@@ -33,7 +33,7 @@ class RelayConfig:
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> RelayConfig:
         config = cls(
-            dsn=settings.database_url.get_secret_value(),
+            dsn=settings.relay_database_url,
             stream=settings.events_stream,
             stream_maxlen=settings.events_stream_maxlen,
             poll_interval_seconds=settings.outbox_poll_interval_seconds,

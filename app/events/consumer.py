@@ -11,12 +11,12 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from app.errors import REDIS_UNAVAILABLE
 from app.events.backoff import Backoff
 from app.events.envelope import Envelope, MalformedEvent
+from utils.redis.redis import RedisClient
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ RETRYABLE: tuple[type[Exception], ...] = (*REDIS_UNAVAILABLE, ResponseError)
 class EventConsumer:
     def __init__(
         self,
-        redis: Redis,
+        redis: RedisClient,
         *,
         stream: str,
         group: str,

@@ -6,10 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from redis.asyncio import Redis
-
 from app.events.envelope import Envelope
 from constants import OUTBOX_PUBLISHED_KEY_PREFIX
+from utils.redis.redis import RedisClient
 
 # KEYS[1] the event's "published" marker, KEYS[2] the stream; ARGV: marker ttl, maxlen, then
 # field/value pairs. Atomic, so a relay that crashes after this call but before PostgreSQL
@@ -35,23 +34,26 @@ def published_key(stream: str, event_id: str) -> str:
 
 
 class RedisStreamPublisher:
-    def __init__(self, redis: Redis, *, stream: str, maxlen: int, marker_ttl_seconds: int) -> None:
+    def __init__(
+        self, redis: RedisClient, *, stream: str, maxlen: int, marker_ttl_seconds: int
+    ) -> None:
         self._redis = redis
         self._stream = stream
         self._maxlen = maxlen
         self._ttl = marker_ttl_seconds
-        self._publish_once = redis.register_script(PUBLISH_ONCE_LUA)
 
     async def publish(self, events: Sequence[Envelope]) -> None:
         if not events:
             return
         # One round trip per batch; transaction=False because each script is atomic by itself.
+        # EVAL, not EVALSHA: a cluster pipeline cannot load a script the node lacks (NOSCRIPT),
+        # and Redis compiles the text once and caches it by its hash anyway. Every key of the
+        # batch is in the stream's slot, so on a cluster the batch goes to one node.
         async with self._redis.pipeline(transaction=False) as pipe:
             for event in events:
                 pairs = [part for item in event.to_fields().items() for part in item]
-                await self._publish_once(
-                    keys=[published_key(self._stream, event.event_id), self._stream],
-                    args=[self._ttl, self._maxlen, *pairs],
-                    client=pipe,
+                marker = published_key(self._stream, event.event_id)
+                pipe.eval(
+                    PUBLISH_ONCE_LUA, 2, marker, self._stream, self._ttl, self._maxlen, *pairs
                 )
             await pipe.execute()

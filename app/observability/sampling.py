@@ -18,6 +18,7 @@ from app.observability import metrics
 from app.observability.http_metrics import PENDING
 from app.observability.metrics_route import MULTIPROCESS
 from utils.database.psql import AcquireObserver, BoundedPool, Pool
+from utils.redis.redis import RedisClient
 from version import __version__
 
 logger = logging.getLogger(__name__)
@@ -47,13 +48,15 @@ def redis_wait_hook() -> Callable[[], None]:
     return metrics.REDIS_POOL_WAITS.inc
 
 
-def sample_pools(pool: Pool, redis: Redis) -> None:
+def sample_pools(pool: Pool, redis: RedisClient) -> None:
     size = pool.get_size()
     metrics.DB_POOL_SIZE.set(size)
     metrics.DB_POOL_MAX.set(pool.get_max_size())
     metrics.DB_POOL_IN_USE.set(size - pool.get_idle_size())
     if isinstance(pool, BoundedPool):
         metrics.DB_POOL_WAITERS.set(pool.waiting())
+    if not isinstance(redis, Redis):
+        return  # a Redis Cluster client: a pool per node, none of them the blocking pool
     connections = redis.connection_pool
     if isinstance(connections, BlockingConnectionPool):
         metrics.REDIS_POOL_IN_USE.set(len(connections._in_use_connections))
@@ -68,7 +71,7 @@ def sample_process() -> None:
                 gauge.set(sample.value)
 
 
-async def sample_forever(pool: Pool, redis: Redis, interval: float) -> None:
+async def sample_forever(pool: Pool, redis: RedisClient, interval: float) -> None:
     while True:
         try:
             PENDING.flush()
@@ -80,7 +83,7 @@ async def sample_forever(pool: Pool, redis: Redis, interval: float) -> None:
         await asyncio.sleep(interval)
 
 
-def start_sampling(pool: Pool, redis: Redis, interval: float) -> asyncio.Task[None]:
+def start_sampling(pool: Pool, redis: RedisClient, interval: float) -> asyncio.Task[None]:
     metrics.BUILD_INFO.labels(__version__).set(1)
     return asyncio.create_task(sample_forever(pool, redis, interval), name="metrics-sampling")
 

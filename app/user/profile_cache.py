@@ -6,9 +6,8 @@ fetched an old row cannot overwrite a fresher name written by a concurrent `setN
 
 from __future__ import annotations
 
-from redis.asyncio import Redis
-
 from constants import USER_PROFILE_KEY_PREFIX
+from utils.redis.redis import RedisClient
 
 # KEYS[1] profile key; ARGV: version, username, name, ttl.
 STORE_IF_NEWER_LUA = """
@@ -20,12 +19,12 @@ return 1
 """
 
 
-def profile_key(user_id: int) -> str:
+def profile_key(user_id: int | str) -> str:
     return f"{USER_PROFILE_KEY_PREFIX}{user_id}"
 
 
 class ProfileCache:
-    def __init__(self, redis: Redis, *, ttl_seconds: int) -> None:
+    def __init__(self, redis: RedisClient, *, ttl_seconds: int) -> None:
         self._ttl = ttl_seconds
         self._store = redis.register_script(STORE_IF_NEWER_LUA)
 

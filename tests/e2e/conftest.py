@@ -26,10 +26,14 @@ CLIENT_TIMEOUT = 20.0
 
 
 def stack_env(database: TestDatabase, redis_db: TestRedis, **extra: str) -> dict[str, str]:
+    behind_pgbouncer = database.direct_url is not None
     return {
         "ENVIRONMENT": "development",
         "DATABASE_URL": database.app_url,
+        "DB_PGBOUNCER": str(behind_pgbouncer).lower(),
+        "DATABASE_DIRECT_URL": database.direct_url or "",
         "REDIS_URL": redis_db.url,
+        "REDIS_CLUSTER": str(redis_db.cluster).lower(),
         "SEED_DEMO_USER": "false",
         "ACCESS_LOG": "true",
         "LOG_LEVEL": "INFO",
@@ -71,11 +75,14 @@ def start_stack(request: pytest.FixtureRequest, name: str, **extra: str) -> Loca
 
 
 @pytest.fixture(scope="session")
-def target(request: pytest.FixtureRequest) -> Iterator[Target]:
+def target(request: pytest.FixtureRequest, backend: str | None) -> Iterator[Target]:
+    """The stack on the session's backend (see tests/conftest.py: on_every_backend)."""
     if BASE_URL:
+        if backend is not None:
+            pytest.skip("a deployed stack (E2E_BASE_URL) brings its own Redis and PostgreSQL")
         yield Target(base_url=BASE_URL.rstrip("/"))
         return
-    stack = start_stack(request, "main")
+    stack = start_stack(request, "main" if backend is None else f"main-{backend}")
     try:
         yield Target(base_url=stack.base_url, stack=stack)
     finally:

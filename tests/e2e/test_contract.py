@@ -10,10 +10,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.conftest import on_every_backend
 from tests.e2e.conftest import AccountFactory, login
 from tests.e2e.target import Target
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, on_every_backend]
 
 CACHE_MAX_AGE = re.compile(r"max-age=(\d+)")
 SECURITY_HEADERS = {

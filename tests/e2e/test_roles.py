@@ -9,6 +9,7 @@ import asyncpg
 import httpx
 import pytest
 
+from tests.conftest import on_every_backend
 from tests.e2e.target import Target, compose_exec, compose_psql
 from tests.services import TestDatabase
 
@@ -39,6 +40,7 @@ async def _session_roles(target: Target, request: pytest.FixtureRequest) -> dict
         await conn.close()
 
 
+@on_every_backend  # through PgBouncer too: it logs in upstream as the client's role
 async def test_every_database_session_of_the_running_app_is_app_user(
     http: httpx.AsyncClient, target: Target, request: pytest.FixtureRequest
 ) -> None:

@@ -83,6 +83,11 @@ def parser() -> argparse.ArgumentParser:
         help="also drive this base URL with the same cases (repeatable)",
     )
     p.add_argument(
+        "--pgbouncer",
+        action="store_true",
+        help="also run the comparable cases on a second stack behind PgBouncer (@pgbouncer)",
+    )
+    p.add_argument(
         "--smoke",
         action="store_true",
         help="3 s, 1 run, 4 connections, no long checks; non-zero exit on any error",
@@ -161,6 +166,7 @@ def options(args: argparse.Namespace, stamp: str) -> Options:
         run_dir=ROOT / "run" / f"bench-{stamp}",
         profile=args.profile,
         profile_dir=ROOT / "results" / f"profile-{stamp}",
+        pgbouncer=args.pgbouncer,
     )
     if args.smoke:
         opts = replace(opts, smoke=True, **SMOKE)  # type: ignore[arg-type]

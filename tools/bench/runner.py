@@ -38,7 +38,9 @@ from tools.bench.references import FixedBodyNginx, NaiveGunicorn, PlainUvicorn
 from tools.bench.results import ManyCheck, Measurement, OpenLoopMeasurement, Run, StormCheck
 from tools.bench.seed import ScratchDatabase, ScratchRedis, Seeded, seed
 from tools.bench.stack import Stack, local_stack
+from tools.devstack.throwaway import ThrowawayPgBouncer
 
+PGBOUNCER = "pgbouncer"
 PROBE_CONNECTIONS = 4
 # nginx does not cancel what the app already received: after wrk stops, queued logins still run.
 SETTLE_S = 3.0
@@ -71,6 +73,7 @@ class Options:
     # Cases whose first run is profiled with py-spy (one flame graph per worker) into profile_dir.
     profile: tuple[str, ...] = ()
     profile_dir: Path = Path("results/profile")
+    pgbouncer: bool = False  # also the comparable cases on a second stack behind PgBouncer
 
     def wanted(self, name: str) -> bool:
         return self.cases is None or name in self.cases
@@ -82,6 +85,7 @@ class Options:
             "connections": list(self.connections),
             "cases": list(self.cases) if self.cases else None,
             "compare": self.compare,
+            "pgbouncer": self.pgbouncer,
             "env": self.env,
             "smoke": self.smoke,
             "threads": self.threads,
@@ -320,7 +324,10 @@ class Bench:
         settings = Settings.model_validate({})
         self.log("measuring one argon2id verification")
         verify = argon2_verify_ms(settings, rounds=opts.verify_rounds)
-        cases = select(list(opts.cases) if opts.cases else None, opts.compare)
+        compare = dict(opts.compare)
+        if opts.pgbouncer:
+            compare[PGBOUNCER] = ""  # its URL once started
+        cases = select(list(opts.cases) if opts.cases else None, compare)
         with contextlib.ExitStack() as cleanup:
             db, redis = self.prepare(cleanup)
             seeded = asyncio.run(
@@ -342,10 +349,12 @@ class Bench:
             stack = self.start_stack(cleanup, {**env, **opts.env}, cases)
             # The references keep their defaults: --env tunes the stack under test only.
             self.start_references(cleanup, env, cases)
+            if opts.pgbouncer:
+                compare[PGBOUNCER] = self.start_behind_pgbouncer(cleanup, {**env, **opts.env}, db)
             for via in self.urls:
                 self.data[(via, "tokens")] = seeded.tokens_file
                 self.data[(via, "users")] = seeded.users_file
-            for name, url in opts.compare.items():
+            for name, url in compare.items():
                 self.urls[name] = url
                 self.data[(name, "users")] = seeded.users_file
                 self.data[(name, "tokens")] = compare_tokens(
@@ -416,6 +425,28 @@ class Bench:
         self.urls[DIRECT] = stack.api_url
         self.workers[NGINX] = self.workers[DIRECT] = stack.worker_pids
         return stack
+
+    def start_behind_pgbouncer(
+        self, cleanup: contextlib.ExitStack, env: dict[str, str], db: ScratchDatabase
+    ) -> str:
+        """A second stack whose pool goes through PgBouncer (transaction mode) to the same
+        database: the `@pgbouncer` cases are the pooler's cost, measured in the same run."""
+        bouncer = ThrowawayPgBouncer(db.url, strict=False)
+        bouncer.start()
+        cleanup.callback(bouncer.destroy)
+        pooled = {
+            **env,
+            "DATABASE_URL": bouncer.url_for(db.url),
+            "DB_PGBOUNCER": "true",
+            "DATABASE_DIRECT_URL": db.url,
+        }
+        stack = local_stack(
+            env=pooled, run_dir=self.run_dir / "stack-pgbouncer", workers=self.opts.workers
+        )
+        self.log("starting a second stack behind PgBouncer")
+        stack.start()
+        cleanup.callback(stack.stop)
+        return stack.base_url
 
     def start_references(
         self, cleanup: contextlib.ExitStack, env: dict[str, str], cases: list[Case]

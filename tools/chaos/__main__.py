@@ -11,6 +11,7 @@ import json
 import sys
 from pathlib import Path
 
+from tools.chaos.faults import REDIS_FAILOVER
 from tools.chaos.overload import overload
 from tools.chaos.report import BUDGET_SECONDS, table
 from tools.chaos.results import write_results
@@ -20,6 +21,7 @@ from tools.chaos.scenario import Timing, run_scenario
 def chaos(short: bool) -> int:
     timing = Timing.short() if short else Timing.full()
     rows = run_scenario(timing, Path("run/chaos"))
+    rows += run_scenario(timing, Path("run/chaos-cluster"), (REDIS_FAILOVER,))
     print(table(rows))
     passed = all(row.passed for row in rows)
     path = write_results(

@@ -1,5 +1,6 @@
 """A LocalStack whose PostgreSQL and Redis belong to it alone (throwaway cluster and server on
-spare ports), so faults can stop them without touching anything else on the host."""
+spare ports), so faults can stop them without touching anything else on the host. With
+`redis_cluster`, Redis is a throwaway Redis Cluster (three primaries, a replica each)."""
 
 from __future__ import annotations
 
@@ -14,10 +15,10 @@ import asyncpg
 
 from app.auth.passwords import PasswordHasherService
 from app.settings import Settings
-from tests.throwaway import ThrowawayPostgres, ThrowawayRedis
 from tools.devstack.processes import free_port
 from tools.devstack.schema import migrate
 from tools.devstack.stack import LocalStack
+from tools.devstack.throwaway import ThrowawayPostgres, ThrowawayRedis, ThrowawayRedisCluster
 
 # The migrations' least-privilege role: the stack connects as the application does in production.
 APP_ROLE = "app_user"
@@ -38,11 +39,22 @@ class ChaosEnvironment:
     workers: int = 2
     extra_env: dict[str, str] = field(default_factory=dict)
     accounts: list[Account] = field(default_factory=list)
+    redis_cluster: bool = False
 
     def __post_init__(self) -> None:
         self.redis = ThrowawayRedis()
+        self.cluster = ThrowawayRedisCluster() if self.redis_cluster else None
+        self.killed_primary: ThrowawayRedis | None = None  # by the failover fault
         self.postgres = ThrowawayPostgres()
         self.stack: LocalStack | None = None
+
+    def _start_redis(self) -> str:
+        """Start Redis (or the cluster); its URL for the stack."""
+        if self.cluster is not None:
+            self.cluster.start()
+            return self.cluster.url
+        self.redis.start()
+        return self.redis.url
 
     @property
     def database_url(self) -> str:
@@ -50,14 +62,15 @@ class ChaosEnvironment:
 
     def __enter__(self) -> Self:
         try:
-            self.redis.start()
+            redis_url = self._start_redis()
             self.postgres.start()
             asyncio.run(self._prepare_database())
             self.stack = LocalStack(
                 env={
                     "ENVIRONMENT": "development",
                     "DATABASE_URL": self.database_url,
-                    "REDIS_URL": self.redis.url,
+                    "REDIS_URL": redis_url,
+                    "REDIS_CLUSTER": str(self.cluster is not None).lower(),
                     "SEED_DEMO_USER": "false",
                     "ACCESS_LOG": "true",
                     **self.extra_env,
@@ -87,6 +100,8 @@ class ChaosEnvironment:
         if self.stack is not None:
             self.stack.stop()
         self.redis.stop()
+        if self.cluster is not None:
+            self.cluster.destroy()
         self.postgres.destroy()
 
     async def _prepare_database(self) -> None:

@@ -25,6 +25,8 @@ class Fault:
     workers_survive: bool  # the gunicorn worker pids must be the same afterwards
     sessions_survive: bool = True  # False: Redis restarts empty, so 401 -> login again
     held: bool = True  # False: the fault is one event (a kill); restore only waits it out
+    # Set for faults needing a Redis Cluster (ChaosEnvironment(redis_cluster=True)).
+    needs_redis_cluster: bool = False
 
 
 def _stack(env: ChaosEnvironment) -> LocalStack:
@@ -45,6 +47,35 @@ def _api_back(env: ChaosEnvironment) -> None:
     _stack(env).wait_until_live()
     _workers_back(env)
 
+
+def _kill_a_redis_primary(env: ChaosEnvironment) -> None:
+    assert env.cluster is not None
+    env.killed_primary = env.cluster.kill_a_primary()
+
+
+def _failover_done(env: ChaosEnvironment) -> None:
+    """The killed primary's replica has taken over: every slot is served again."""
+    assert env.cluster is not None
+    assert env.killed_primary is not None
+    env.cluster.wait_for_failover(env.killed_primary)
+
+
+# A primary of a Redis Cluster dies; its replica is promoted after the node timeout (1 s in
+# the throwaway cluster). Meanwhile its slots answer 503; afterwards the client follows the
+# new map by itself. Replication is asynchronous: a session written just before the kill may
+# be gone (401, log in again); setName is in PostgreSQL and must not be lost.
+REDIS_FAILOVER = Fault(
+    name="redis primary killed (failover)",
+    inject=_kill_a_redis_primary,
+    restore=_failover_done,
+    may_fail=NEEDS_STORES,
+    failure_statuses=frozenset({503}),
+    dependency="redis",
+    workers_survive=True,
+    sessions_survive=False,
+    held=False,
+    needs_redis_cluster=True,
+)
 
 FAULTS = (
     Fault(

@@ -94,7 +94,7 @@ def _violations(fault: Fault, row: Row, failures: list[Sample], window: Window) 
         found.append(f"a failure took {row.max_failure_latency} s (> {BUDGET_SECONDS} s)")
     if fault.dependency and row.recovery > BUDGET_SECONDS:  # the app's own recovery
         found.append(f"recovery took {row.recovery} s (> {BUDGET_SECONDS} s)")
-    if not fault.held and row.failed > IN_FLIGHT_BOUND:
+    if not fault.held and fault.dependency is None and row.failed > IN_FLIGHT_BOUND:
         found.append(f"{row.failed} failures: more than the requests in flight")
     if fault.workers_survive and not row.workers_unchanged:
         found.append("gunicorn workers were restarted")

@@ -34,7 +34,9 @@ class Timing:
 
 
 def run_scenario(timing: Timing, run_dir: Path, faults: Sequence[Fault] = FAULTS) -> list[Row]:
-    env = ChaosEnvironment(run_dir, users=timing.writers + 1)
+    """The faults in order on one stack; on a Redis Cluster if any of them needs one."""
+    on_cluster = any(fault.needs_redis_cluster for fault in faults)
+    env = ChaosEnvironment(run_dir, users=timing.writers + 1, redis_cluster=on_cluster)
     with env:
         return asyncio.run(_run(env, timing, faults))
 

@@ -1,9 +1,9 @@
 """A PostgreSQL cluster and a redis-server as child processes of the caller, on loopback only.
 
-The private instances of `make local` and `make test` (tools/devstack/private.py) and the fault
-tests' throwaway servers (tests/throwaway.py) find the programs here. The servers run in the
-foreground as our children (not daemonised by pg_ctl), so the kernel can stop them when we die
-(processes.spawn's die_with_parent) and a stop is a signal and a wait.
+The private instances of `make local` and `make test` (tools/devstack/private.py) and the
+throwaway servers of tests and tools (tools/devstack/throwaway.py) find the programs here. The
+servers run in the foreground as our children (not daemonised by pg_ctl), so the kernel can
+stop them when we die (processes.spawn's die_with_parent) and a stop is a signal and a wait.
 """
 
 from __future__ import annotations

@@ -73,6 +73,12 @@ class LocalStack:
             raise StackError("gunicorn is not running")
         return self._gunicorn.pid
 
+    @property
+    def nginx_pid(self) -> int:
+        if self._nginx is None:
+            raise StackError("nginx is not running")
+        return self._nginx.pid
+
     def worker_pids(self) -> list[int]:
         return processes.children(self.gunicorn_pid)
 

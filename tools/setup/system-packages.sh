@@ -7,6 +7,8 @@
 #   redis-server  a private Redis when none answers (make local / make test), the fault tests
 #   initdb        a private PostgreSQL when none answers (make local / make test), the fault tests
 #   make          .ci/run on a bare image
+#   redis-cli     the Redis Cluster tests (`redis-cli --cluster create`)
+#   pgbouncer     the PgBouncer tests and `make bench --pgbouncer` (docs/scaling.md)
 #
 # Missing ones are installed with apt-get when running as root on Debian/Ubuntu, with brew on
 # macOS; otherwise this stops with one line naming the command to run.
@@ -20,7 +22,8 @@
 set -euo pipefail
 
 # tool:Debian/Ubuntu package:Homebrew formula
-TABLE="nginx:nginx:nginx wrk:wrk:wrk redis-server:redis-server:redis initdb:postgresql:postgresql@17 make:make:make"
+TABLE="nginx:nginx:nginx wrk:wrk:wrk redis-server:redis-server:redis initdb:postgresql:postgresql@17 make:make:make \
+redis-cli:redis-tools:redis pgbouncer:pgbouncer:pgbouncer"
 
 verbose=0 dry_run=0 wanted=""
 for arg in "$@"; do
@@ -38,6 +41,7 @@ found() {
   local candidate
   case $1 in
     nginx) set -- "${NGINX_BIN:-nginx}" /usr/sbin/nginx ;;
+    pgbouncer) set -- pgbouncer /usr/sbin/pgbouncer ;;
     initdb) set -- "${PG_BIN:+$PG_BIN/initdb}" initdb /usr/lib/postgresql/*/bin/initdb \
                    /opt/homebrew/opt/postgresql@*/bin/initdb /usr/local/opt/postgresql@*/bin/initdb ;;
   esac

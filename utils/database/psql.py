@@ -130,6 +130,9 @@ class _InTurn(AcquireContext):
         return cast(BoundedPool, self.pool).acquire_in_turn(self.timeout).__await__()
 
 
+DEFAULT_STATEMENT_CACHE_SIZE = 100  # asyncpg's own default
+
+
 @dataclass(frozen=True, slots=True)
 class AcquireObserver:
     """Told about every acquire: how long it waited, or that it timed out (plain callables, so
@@ -152,6 +155,12 @@ class PoolOptions:
     application_name: str
     statement_timeout_ms: int
     idle_in_transaction_timeout_ms: int = 10_000
+    # asyncpg's prepared-statement cache per connection; 0 turns it off (needed behind a
+    # transaction pooler such as PgBouncer, whose server connections change per transaction).
+    statement_cache_size: int = DEFAULT_STATEMENT_CACHE_SIZE
+    # PgBouncer refuses startup parameters beyond a few (application_name, ...); behind it the
+    # two timeouts come from the role's settings instead (ALTER ROLE ... SET).
+    timeouts_as_startup_parameters: bool = True
     observer: AcquireObserver | None = None
 
 
@@ -174,13 +183,20 @@ async def _open(options: PoolOptions, *, min_size: int) -> Pool:
         max_inactive_connection_lifetime=300.0,
         command_timeout=options.command_timeout,
         timeout=options.connect_timeout,
-        server_settings={
-            "application_name": options.application_name,
-            "statement_timeout": str(options.statement_timeout_ms),
-            "idle_in_transaction_session_timeout": str(options.idle_in_transaction_timeout_ms),
-        },
+        statement_cache_size=options.statement_cache_size,
+        server_settings=_startup_parameters(options),
     )
     return await pool
+
+
+def _startup_parameters(options: PoolOptions) -> dict[str, str]:
+    parameters = {"application_name": options.application_name}
+    if options.timeouts_as_startup_parameters:
+        parameters["statement_timeout"] = str(options.statement_timeout_ms)
+        parameters["idle_in_transaction_session_timeout"] = str(
+            options.idle_in_transaction_timeout_ms
+        )
+    return parameters
 
 
 async def create_pool(options: PoolOptions) -> Pool:

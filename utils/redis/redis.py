@@ -1,15 +1,50 @@
-"""The redis.asyncio client: created in the lifespan, closed on shutdown."""
+"""The redis.asyncio client: created in the lifespan, closed on shutdown.
+
+Standalone Redis gets `Redis` over a blocking pool; with `cluster`, the URL is a seed node and
+the client is redis-py's `RedisCluster`, which learns the slot map from it and follows
+failovers (MOVED, and a new map after a connection error).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.exceptions import ClusterDownError, SlotNotCoveredError, TryAgainError
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+# What the app holds: either client, chosen by `RedisOptions.cluster`.
+RedisClient: TypeAlias = Redis | RedisCluster
+
+# A cluster whose slot has no reachable primary yet (during a failover) answers with these;
+# like a connection error, they mean "Redis is unavailable, retry shortly".
+CLUSTER_UNAVAILABLE: tuple[type[Exception], ...] = (
+    ClusterDownError,
+    TryAgainError,
+    SlotNotCoveredError,
+)
+
+
+def is_write_on_closed_connection(exc: BaseException) -> bool:
+    """redis-py 8.1 raises AttributeError/TypeError, not ConnectionError, when it writes on a
+    connection that a concurrent disconnect just closed (redis/redis-py#4287, fixed upstream
+    by #4288, not in a release yet). The cluster client closes every connection after a
+    failover, so requests in flight then hit it. True only for those two errors raised inside
+    redis-py's connection code, so that they become a 503 like any connection error."""
+    if not isinstance(exc, AttributeError | TypeError):
+        return False
+    trace = exc.__traceback__
+    while trace is not None:
+        if trace.tb_frame.f_globals.get("__name__") == "redis.asyncio.connection":
+            return True
+        trace = trace.tb_next
+    return False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -22,6 +57,7 @@ class RedisOptions:
     socket_timeout: float
     connect_timeout: float
     health_check_interval: int
+    cluster: bool = False
     on_wait: Callable[[], None] | None = None  # called when a command must wait for a connection
 
 
@@ -36,7 +72,9 @@ class _WaitCountingPool(BlockingConnectionPool):
         return await super().get_connection(*args, **kwargs)  # type: ignore[no-untyped-call]
 
 
-def create_redis(options: RedisOptions) -> Redis:
+def create_redis(options: RedisOptions) -> RedisClient:
+    if options.cluster:
+        return _create_cluster(options)
     # A blocking pool waits (up to pool_timeout) for a free connection; the default pool
     # raises at once when exhausted, which turned bursts of 256 connections into 500s.
     pool = _WaitCountingPool.from_url(
@@ -53,12 +91,30 @@ def create_redis(options: RedisOptions) -> Redis:
     return Redis(connection_pool=pool, retry=_one_quick_retry())
 
 
+def _create_cluster(options: RedisOptions) -> RedisCluster:
+    # max_connections is per node here. The slot map is loaded on first use, so the app
+    # starts (and reports 503 on readiness) while the cluster is unreachable.
+    return RedisCluster.from_url(
+        options.url,
+        max_connections=options.max_connections,
+        socket_timeout=options.socket_timeout,
+        socket_connect_timeout=options.connect_timeout,
+        health_check_interval=options.health_check_interval,
+        decode_responses=True,
+        # One attempt more, after reloading the slot map: a moved slot is followed at once,
+        # a dead primary answers 503 fast until its replica takes over. Not 0: a cluster
+        # pipeline reloads the map only on a retry, so with 0 it kept using the dead node.
+        retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError, RedisTimeoutError)),
+    )
+
+
 def _one_quick_retry() -> Retry:
     # One immediate retry replaces a pooled connection that died with a Redis restart; the
     # library default (3 retries with backoff up to 10 s) would blow the 2 s budget for a 503.
     return Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,))
 
 
-async def close_redis(client: Redis) -> None:
+async def close_redis(client: RedisClient) -> None:
     await client.aclose()
-    await client.connection_pool.disconnect()
+    if isinstance(client, Redis):
+        await client.connection_pool.disconnect()

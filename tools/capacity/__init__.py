@@ -1,0 +1,1 @@
+"""Measurements behind the capacity model in docs/scaling.md."""
