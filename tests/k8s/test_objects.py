@@ -90,7 +90,6 @@ def test_prod_creates_no_secret_and_dev_takes_it_from_the_ignored_env_file(
     assert not [o for o in rendered["prod"] if o["kind"] == "Secret"]
     dev_secret = find(rendered["dev"], "Secret", "app-secrets")
     assert dev_secret["metadata"]["name"] != "app-secrets"  # hashed: pods restart on change
-    ignored = subprocess.run(
-        ["git", "check-ignore", "-q", "deploy/k8s/overlays/dev/secrets.env"], cwd=ROOT, check=False
-    )
-    assert ignored.returncode == 0
+    # Read, not asked of git: a service fresh from `copier copy` is no repository yet.
+    ignore = (ROOT / "deploy/k8s/overlays/dev/.gitignore").read_text().splitlines()
+    assert "secrets.env" in ignore
