@@ -30,6 +30,7 @@ logger = logging.getLogger(__name__)
 RELAY_LOCK_ID: Final = 122_550_254_464_888
 NOTIFY_CHANNEL: Final = "outbox"  # init.sql's outbox_notify trigger
 TRY_LOCK_SQL = "SELECT pg_try_advisory_lock($1)"
+UNLOCK_SQL = "SELECT pg_advisory_unlock($1)"
 BACKLOG_SAMPLE_SECONDS: Final = 1.0
 
 
@@ -77,8 +78,8 @@ class OutboxRelay:
             await conn.add_listener(NOTIFY_CHANNEL, self._on_notify)
             await self._relay(conn)
         finally:
-            self.is_leader = False
-            await _close(conn)
+            was_leader, self.is_leader = self.is_leader, False
+            await _close(conn, unlock=was_leader)
 
     async def _relay(self, conn: asyncpg.Connection) -> None:
         next_prune = next_sample = 0.0
@@ -133,8 +134,12 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
-async def _close(conn: asyncpg.Connection) -> None:
+async def _close(conn: asyncpg.Connection, *, unlock: bool) -> None:
     try:
+        if unlock:
+            # Released now, not when the server notices the closed session: a standby relay
+            # can take over at once (the close alone releases it a moment later).
+            await asyncio.wait_for(conn.fetchval(UNLOCK_SQL, RELAY_LOCK_ID), timeout=1)
         await asyncio.wait_for(conn.close(), timeout=2)
     except Exception:  # a dead connection cannot close politely; dropping it is enough
         conn.terminate()
