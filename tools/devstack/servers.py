@@ -62,8 +62,37 @@ def as_postgres_user(command: list[str]) -> list[str]:
     return ["runuser", "-u", POSTGRES_USER, "--", *command] if POSTGRES_USER else command
 
 
-class PostgresServer:
+class _ServerProcess:
+    """A server running as our child: its log's tail when it dies, its pid, its stop."""
+
+    name = "server"
+    stop_signal = signal.SIGTERM
+    stop_timeout = 10.0
+    log: Path
+    _process: subprocess.Popen[bytes] | None
+
+    def _check_alive(self) -> None:
+        if self._process is not None and processes.exited(self._process):
+            tail = processes.log_tail(self.log, 15)
+            raise ServerError(f"{self.name} {processes.exit_reason(self._process)}:\n{tail}")
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    def stop(self) -> None:
+        if self._process is not None:
+            processes.stop(self._process, sig=self.stop_signal, timeout=self.stop_timeout)
+            self._process = None
+
+
+class PostgresServer(_ServerProcess):
     """`postgres -D data` on 127.0.0.1:port, trust auth for `superuser` on loopback."""
+
+    name = "postgres"
+    # SIGINT is PostgreSQL's fast shutdown: clients are disconnected, data stays consistent.
+    stop_signal = signal.SIGINT
+    stop_timeout = 30.0
 
     def __init__(self, data: Path, port: int, *, superuser: str = "postgres") -> None:
         self.data = data
@@ -117,23 +146,11 @@ class PostgresServer:
             self.stop()
             raise
 
-    def _check_alive(self) -> None:
-        if self._process is not None and processes.exited(self._process):
-            tail = processes.log_tail(self.log, 15)
-            raise ServerError(f"postgres {processes.exit_reason(self._process)}:\n{tail}")
 
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process else None
-
-    def stop(self) -> None:
-        if self._process is not None:
-            processes.stop(self._process, sig=signal.SIGINT, timeout=30)
-            self._process = None
-
-
-class RedisServer:
+class RedisServer(_ServerProcess):
     """redis-server on 127.0.0.1:port that keeps nothing on disk."""
+
+    name = "redis-server"
 
     def __init__(self, folder: Path, port: int) -> None:
         self.folder = folder
@@ -158,17 +175,3 @@ class RedisServer:
         except BaseException:
             self.stop()
             raise
-
-    def _check_alive(self) -> None:
-        if self._process is not None and processes.exited(self._process):
-            tail = processes.log_tail(self.log, 15)
-            raise ServerError(f"redis-server {processes.exit_reason(self._process)}:\n{tail}")
-
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process else None
-
-    def stop(self) -> None:
-        if self._process is not None:
-            processes.stop(self._process, timeout=10)
-            self._process = None
