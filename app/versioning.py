@@ -9,6 +9,8 @@ from email.utils import format_datetime
 
 from fastapi import APIRouter, Depends, Request, Response
 
+from app.route_table import add_routes
+
 
 @dataclass(frozen=True, slots=True)
 class Deprecation:
@@ -44,5 +46,5 @@ def api_version(
         deprecated=True if deprecation is not None else None,
     )
     for router in routers:
-        combined.include_router(router)
+        add_routes(combined, router)  # one flat list: see app/route_table.py
     return combined
