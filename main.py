@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
 
 from app import health, v1, v2
 from app.auth import gateway as auth_gateway
@@ -64,6 +65,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         add_routes(app.router, router)
     if settings.metrics_enabled:
         add_routes(app.router, metrics_route.router)
+    # FastAPI put /openapi.json and /docs first; every API request would try them before its own.
+    app.router.routes.sort(key=lambda route: not isinstance(route, APIRoute))
     install_error_handlers(app)
     if settings.cors_origins:
         app.add_middleware(

@@ -43,7 +43,8 @@ def add_routes(target: APIRouter, source: APIRouter) -> None:
             include_in_schema=route.include_in_schema,
             response_class=route.response_class,
             name=route.name,
-            route_class_override=type(route),
+            # the target's route class (e.g. a deprecated version's) unless the route has its own
+            route_class_override=None if type(route) is APIRoute else type(route),
             callbacks=route.callbacks,
             openapi_extra=route.openapi_extra,
             generate_unique_id_function=route.generate_unique_id_function,
