@@ -12,6 +12,7 @@ from app.auth import login as auth_login
 from app.auth import logout as auth_logout
 from app.body_deadline import BodyDeadlineMiddleware
 from app.errors import UnhandledErrorMiddleware, install_error_handlers
+from app.in_flight import InFlightLimitMiddleware
 from app.lifespan import build_lifespan
 from app.logging_config import configure_logging
 from app.observability import metrics_route
@@ -79,6 +80,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyDeadlineMiddleware, seconds=settings.body_read_timeout_seconds)
     # Added last = runs first: metrics see every answer, the 500s made inside included.
     app.add_middleware(UnhandledErrorMiddleware)
+    # Sheds before any work, inside the request id and the metrics (they see every 503).
+    app.add_middleware(InFlightLimitMiddleware, limit=settings.max_requests_in_flight)
     app.add_middleware(
         RequestContextMiddleware,
         access_log=settings.access_log,
