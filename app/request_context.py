@@ -9,9 +9,9 @@ already has every request with its id and upstream time."""
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
-import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
 
@@ -51,7 +51,8 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = _incoming_id(scope) or uuid.uuid4().hex
+        # 128 random bits as 32 hex digits, like nginx's $request_id; a third of uuid4's cost
+        request_id = _incoming_id(scope) or os.urandom(16).hex()
         token = request_id_var.set(request_id)
         if self.on_request_id is not None:
             self.on_request_id(request_id)

@@ -91,6 +91,9 @@ class Settings(BaseSettings):
     # A login that would wait longer than this for the password hasher is answered 503 with
     # Retry-After at once (per worker: hashes queued x the recent time of one hash).
     login_max_queue_seconds: float = Field(default=2.0, gt=0)
+    # Requests one worker handles at once; beyond it a JSON 503 with Retry-After at once
+    # (app/in_flight.py). 256: a closed loop of 256 connections is never shed. 0: no bound.
+    max_requests_in_flight: int = Field(default=256, ge=0)
 
     gateway_secret: SecretStr = SecretStr("dev-gateway-secret")
     events_stream: str = "events:users"

@@ -3,11 +3,16 @@ retiring one is a single argument: `deprecation=Deprecation(...)`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
+from fastapi.routing import APIRoute
+
+from app.route_table import add_routes
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,19 +35,31 @@ class Deprecation:
 def api_version(
     version: str, *routers: APIRouter, deprecation: Deprecation | None = None
 ) -> APIRouter:
-    dependencies = []
-    if deprecation is not None:
-        # async: a plain `def` dependency would run in the threadpool on every request.
-        async def mark_deprecated(request: Request, response: Response) -> None:
-            response.headers.update(deprecation.headers_for(request.url.path, version))
-
-        dependencies.append(Depends(mark_deprecated))
     combined = APIRouter(
         prefix=f"/{version}",
         tags=[version],
-        dependencies=dependencies,
         deprecated=True if deprecation is not None else None,
+        route_class=APIRoute if deprecation is None else _marking_route(deprecation, version),
     )
     for router in routers:
-        combined.include_router(router)
+        add_routes(combined, router)  # one flat list: see app/route_table.py
     return combined
+
+
+def _marking_route(deprecation: Deprecation, version: str) -> type[APIRoute]:
+    """Routes that add the deprecation headers to whatever their endpoint answers, a `Response`
+    it returns itself included (a dependency setting them on the injected `Response` would miss
+    those: FastAPI merges its headers only into the responses it builds)."""
+
+    class DeprecatedRoute(APIRoute):
+        def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+            handle = super().get_route_handler()
+
+            async def handle_marked(request: Request) -> Response:
+                response = await handle(request)
+                response.headers.update(deprecation.headers_for(request.url.path, version))
+                return response
+
+            return handle_marked
+
+    return DeprecatedRoute

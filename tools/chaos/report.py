@@ -88,9 +88,7 @@ def _violations(fault: Fault, row: Row, failures: list[Sample], window: Window) 
     bad = [s for s in failures if s.status not in fault.failure_statuses or not s.json_body]
     if bad:
         seen = ", ".join(sorted({f"{s.kind} {s.status or 'no answer'}" for s in bad}))
-        found.append(
-            f"{len(bad)} failures were not JSON {sorted(fault.failure_statuses)} ({seen})"
-        )
+        found.append(f"{len(bad)} failures were not JSON {sorted(fault.failure_statuses)} ({seen})")
     if fault.dependency and any(s.dependency not in (fault.dependency, None) for s in failures):
         found.append(f"a 503 blamed another dependency than {fault.dependency}")
     if row.max_failure_latency > BUDGET_SECONDS:
