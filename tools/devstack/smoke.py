@@ -43,6 +43,9 @@ def throwaway_env(template: Path, http_port: int) -> str:
         "API_REPLICAS": os.environ.get("API_REPLICAS", "2"),
         # compose.prod.yaml's env_file for the api: the same throwaway file.
         "APP_ENV_FILE": str((RUN_DIR / "prod.env").relative_to(ROOT)),
+        # The app's access line (off by default: nginx logs every request) is how
+        # tests/e2e/test_replicas.py tells which replica served a request id.
+        "ACCESS_LOG": "true",
     }
     return text + "".join(f"{name}={value}\n" for name, value in extra.items())
 
