@@ -68,7 +68,15 @@ class Traffic:
         started = time.monotonic()
         response: httpx.Response | None = None
         with contextlib.suppress(httpx.HTTPError):  # no answer at all: status 0 below
-            response = await http.request(method, path, **kwargs)
+            try:
+                response = await http.request(method, path, **kwargs)
+            except httpx.RemoteProtocolError:
+                # The kept-alive connection was closed before our request was read (nginx
+                # logged no answer for it): like any HTTP client, send an idempotent request
+                # once more on a new connection (RFC 9112, 9.3.1). Other requests fail here.
+                if method != "GET":
+                    raise
+                response = await http.request(method, path, **kwargs)
         json_body, dependency = False, None
         if response is not None:
             json_body = response.headers.get("content-type", "").startswith("application/json")
