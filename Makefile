@@ -21,10 +21,11 @@ install: ## System tools when missing (tools/setup/system-packages.sh), then .ve
 test: install ## Run the test suite against the local PostgreSQL and Redis
 	$(RUN) pytest
 
-lint: install ## ruff (lint + format check), mypy --strict, actionlint (the CI workflow)
+lint: install ## ruff (lint + format check), mypy --strict, import contracts (layers), actionlint
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) mypy .
+	$(RUN) lint-imports
 	$(RUN) actionlint .github/workflows/*.yml
 
 fmt: install ## Format and auto-fix with ruff

@@ -2,7 +2,7 @@
 
 import uvicorn
 
-from app.settings import get_settings
+from app.core.settings import get_settings
 
 if __name__ == "__main__":
     settings = get_settings()

@@ -1,1 +1,3 @@
-"""The service's HTTP API: one package per API version plus the auth and user features."""
+"""The service. Layers, top to bottom (docs/architecture.md; `make lint` enforces them):
+`cli` and `api` assemble; the features (`gateway`, `events`, `user`, `auth`, `health`) do the
+work; the platform (`wiring`, `http`, `observability`, `core`) knows no feature."""

@@ -13,13 +13,14 @@ import sys
 
 from pydantic import ValidationError
 
+from app.auth.accounts import create_user
+from app.auth.exceptions import DuplicateUser
 from app.auth.passwords import PasswordHasherService
 from app.auth.schemas import LoginRequest
-from app.connections import open_pool
+from app.core.settings import get_settings
 from app.events.cli import register as register_event_commands
-from app.settings import get_settings
-from app.user.accounts import DuplicateUser, create_user
 from app.user.schemas import clean_name
+from app.wiring.connections import open_pool
 from utils.database.psql import close_pool
 
 

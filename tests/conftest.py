@@ -15,10 +15,14 @@ import pytest
 from asgi_lifespan import LifespanManager
 from starlette.types import ASGIApp
 
+from app.auth.accounts import create_user
+from app.auth.lifespan import AuthState
 from app.auth.passwords import PasswordHasherService
-from app.settings import Settings
-from app.state import AppState
-from app.user.accounts import create_user
+from app.auth.profile_cache import ProfileCache
+from app.auth.sessions import SessionStore
+from app.auth.throttle import LoginThrottle
+from app.core.settings import Settings
+from app.wiring.lifespan import CLIENTS, Clients
 from main import create_app
 from tests.services import (
     ADMIN_URL,
@@ -28,6 +32,8 @@ from tests.services import (
     TestRedis,
 )
 from tools.devstack.throwaway import ThrowawayPgBouncer, ThrowawayRedisCluster
+from utils.database.psql import Pool
+from utils.redis.redis import RedisClient
 
 # What the app talks to. None: the local PostgreSQL and Redis directly, as in every test;
 # the contract, session and event tests run on every backend (`@on_every_backend`). None is
@@ -137,6 +143,48 @@ def settings(database: TestDatabase, redis_db: TestRedis) -> Settings:
 
 
 @dataclass(frozen=True)
+class AppState:
+    """The lifespan's state as tests reach it: the shared clients and the auth feature's."""
+
+    clients: Clients
+    auth: AuthState
+
+    @property
+    def settings(self) -> Settings:
+        return self.clients.settings
+
+    @property
+    def pool(self) -> Pool:
+        return self.clients.pool
+
+    @property
+    def redis(self) -> RedisClient:
+        return self.clients.redis
+
+    @property
+    def hasher(self) -> PasswordHasherService:
+        return self.auth.hasher
+
+    @property
+    def sessions(self) -> SessionStore:
+        return self.auth.sessions
+
+    @property
+    def profiles(self) -> ProfileCache:
+        return self.auth.profiles
+
+    @property
+    def throttle(self) -> LoginThrottle:
+        return self.auth.throttle
+
+
+def state_of(lifespan_state: dict[str, object]) -> AppState:
+    return AppState(
+        clients=cast(Clients, lifespan_state[CLIENTS]), auth=cast(AuthState, lifespan_state["auth"])
+    )
+
+
+@dataclass(frozen=True)
 class RunningApp:
     """The app inside its real lifespan; `asgi` injects the lifespan state into requests."""
 
@@ -147,7 +195,7 @@ class RunningApp:
 @asynccontextmanager
 async def running(settings: Settings) -> AsyncIterator[RunningApp]:
     async with LifespanManager(create_app(settings)) as manager:
-        yield RunningApp(asgi=manager.app, state=manager._state["app"])
+        yield RunningApp(asgi=manager.app, state=state_of(manager._state))
 
 
 def http_client(app: RunningApp) -> httpx.AsyncClient:

@@ -17,10 +17,10 @@ from typing import Any
 
 import asyncpg
 
-from app.events.background import build_relay, stop_outbox_relay
+from app.core.settings import Settings
 from app.events.envelope import Envelope
+from app.events.lifespan import build_relay, stop_outbox_relay
 from app.events.relay import RELAY_LOCK_ID, OutboxRelay
-from app.settings import Settings
 from tests.services import ROOT, TestDatabase
 from utils.redis.redis import RedisClient
 

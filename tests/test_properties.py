@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from app.auth.accounts import create_user
 from app.auth.bearer import parse_bearer
-from app.settings import PLACEHOLDER_MARKERS, Settings
-from app.user.accounts import create_user
+from app.core.settings import PLACEHOLDER_MARKERS, Settings
 from app.user.schemas import NAME_MAX, SetNameRequest, clean_name
 from tests.conftest import RunningApp, User, http_client, login, make_settings, running
 from tests.services import TestDatabase, TestRedis

@@ -1,1 +1,1 @@
-"""Authentication: login, sessions in Redis, logout, and the gateway verify endpoint."""
+"""Authentication: login, sessions and their cached profile in Redis, logout, accounts."""

@@ -2,10 +2,11 @@
 
 Each running hash holds `argon2_memory_kib` (19 MiB). Hashes run on a pool of exactly
 `argon2_max_concurrent` threads: glibc keeps a freed block in the arena of the thread that used
-it, so asyncio's default executor (up to 6 threads here) let a login storm leave 6 x 19 MiB per
-worker behind; one thread (the default) keeps one block, and a second without hashes gives it
-back (app/auth/hash_memory.py). (Forcing glibc to unmap each block instead made every
-verification 12 ms slower: 18 -> 30 ms.)
+it, so asyncio's default executor (several threads) let a login storm leave one block per
+thread behind; one thread (the default) keeps one block, and a second without hashes gives it
+back when the allocator uses one arena (app/auth/hash_memory.py, set at start-up by
+app/auth/lifespan.py). Forcing glibc to unmap each block instead made every verification
+slower (docs/benchmark.md).
 
 Verifications are admitted to the queue for a slot only while the expected wait stays within
 `login_max_queue_seconds`: the hashes ahead (queued and running) times the recent time of one
@@ -29,9 +30,10 @@ from typing import TypeVar
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from app.auth.hash_memory import release_free_memory, use_one_arena
-from app.observability.metrics import HASH_DURATION, HASH_QUEUE, HASH_WAIT
-from app.settings import Settings
+from app.auth.exceptions import HasherBusy, HashingAbandoned
+from app.auth.hash_memory import release_free_memory
+from app.core.settings import Settings
+from app.observability.metrics import HASH_DURATION, HASH_QUEUE, HASH_WAIT, record_login
 
 T = TypeVar("T")
 
@@ -43,20 +45,16 @@ ClientGone = Callable[[], Awaitable[bool]]
 ESTIMATE_WEIGHT = 0.2
 
 
-class HashingAbandoned(Exception):
-    """The client left while its verification waited for a slot: nobody would get the answer."""
-
-
-class HasherBusy(Exception):
-    """The verification would wait longer than allowed for a slot: shed it (503, Retry-After)."""
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(retry_after)
-        self.retry_after = retry_after
-
-
 class PasswordHasherService:
-    def __init__(self, settings: Settings, *, release_memory_after: float = 1.0) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        release_memory_after: float = 1.0,
+        gives_memory_back: bool = False,
+    ) -> None:
+        """`gives_memory_back`: the allocator uses one arena (hash_memory.use_one_arena()), so a
+        trim after a pause returns the hashing block to the OS."""
         self._hasher = PasswordHasher(
             time_cost=settings.argon2_time_cost,
             memory_cost=settings.argon2_memory_kib,
@@ -68,7 +66,7 @@ class PasswordHasherService:
         self._max_wait_s = settings.login_max_queue_seconds
         self._admitted = 0  # verifications waiting for a slot or running
         self._release_after = release_memory_after
-        self._gives_memory_back = use_one_arena()
+        self._gives_memory_back = gives_memory_back
         self._running = 0
         self._release: asyncio.TimerHandle | None = None
         self._threads = ThreadPoolExecutor(
@@ -105,6 +103,7 @@ class PasswordHasherService:
     def _admit(self) -> None:
         wait = self.expected_wait()
         if wait > self._max_wait_s:
+            record_login("shed")
             raise HasherBusy(retry_after=max(1, math.ceil(wait)))
 
     def close(self) -> None:
@@ -142,6 +141,7 @@ class PasswordHasherService:
             async with asyncio.timeout(max_wait):
                 await self._slots.acquire()
         except TimeoutError:
+            record_login("shed")
             raise HasherBusy(retry_after=max(1, math.ceil(max_wait or 0))) from None
         finally:
             HASH_QUEUE.dec()

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field
 
-from app.text_rules import reject_control_chars, require_utf8
+from utils.text_rules import reject_control_chars, require_utf8
 
 USERNAME_MAX = 64
 PASSWORD_MAX = 1024

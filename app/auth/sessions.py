@@ -22,8 +22,8 @@ from typing import cast
 
 from redis.asyncio.cluster import RedisCluster
 
+from app.auth.profile_cache import profile_key
 from app.observability.metrics import SESSIONS_CREATED, SESSIONS_REVOKED
-from app.user.profile_cache import profile_key
 from constants import SESSION_KEY_PREFIX, USER_PROFILE_KEY_PREFIX, USER_SESSIONS_KEY_SUFFIX
 from utils.redis.redis import RedisClient
 

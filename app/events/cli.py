@@ -14,12 +14,12 @@ import socket
 from collections.abc import Awaitable
 from dataclasses import replace
 
-from app.connections import open_redis, redis_options
-from app.events.background import build_relay
+from app.core.logging_config import configure_logging
+from app.core.settings import Settings, get_settings
 from app.events.consumer import EventConsumer
 from app.events.envelope import Envelope
-from app.logging_config import configure_logging
-from app.settings import Settings, get_settings
+from app.events.lifespan import build_relay
+from app.wiring.connections import open_redis, redis_options
 from utils.redis.redis import close_redis, create_redis
 
 BLOCK_MS = 5_000

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from app.settings import Settings
+from app.core.settings import Settings
 
 DAY_SECONDS = 86_400
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from redis.exceptions import ResponseError
 
-from app.errors import REDIS_UNAVAILABLE
+from app.core.outages import REDIS_UNAVAILABLE
 from app.events.backoff import Backoff
 from app.events.envelope import Envelope, MalformedEvent
 from utils.redis.redis import RedisClient

@@ -17,7 +17,7 @@ from typing import Final
 
 import asyncpg
 
-from app.errors import POSTGRES_UNAVAILABLE, REDIS_UNAVAILABLE
+from app.core.outages import POSTGRES_UNAVAILABLE, REDIS_UNAVAILABLE
 from app.events.backoff import Backoff
 from app.events.config import RelayConfig
 from app.events.outbox import backlog, claim_pending, mark_published, prune_published

@@ -15,9 +15,9 @@ import sentry_sdk
 from sentry_sdk.transport import Transport
 from sentry_sdk.types import Event, Hint
 
-from app.logging_config import redact
-from app.request_context import request_id_var
-from app.settings import Settings
+from app.core.logging_config import redact
+from app.core.request_id import request_id_var
+from app.core.settings import Settings
 from version import __version__
 
 SECRET_HINTS = ("authorization", "cookie", "password", "token", "secret", "session", "key")

@@ -109,8 +109,3 @@ for _outcome in LOGIN_OUTCOMES:  # every outcome is exported from the start, at 
 
 def record_login(outcome: LoginOutcome) -> None:
     LOGINS.labels(outcome).inc()
-
-
-def record_login_shed() -> None:
-    """For the admission check that refuses a login before hashing (server too busy)."""
-    record_login("shed")

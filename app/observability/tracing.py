@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from fastapi.telemetry import TelemetryConfig
 from opentelemetry import propagate, trace
 
-from app.settings import Settings
+from app.core.settings import Settings
 from version import __version__
 
 if TYPE_CHECKING:

@@ -1,1 +1,1 @@
-"""Users: display names (read, change, search) and the profile cache."""
+"""Users: display names (read, change) and search."""

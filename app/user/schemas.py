@@ -1,5 +1,5 @@
 """Bodies of the user endpoints. Names: trimmed, 1-100 characters, any script, no control
-characters (see app.text_rules)."""
+characters (see utils/text_rules.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, Field
 
-from app.text_rules import reject_control_chars
+from utils.text_rules import reject_control_chars
 
 NAME_MAX = 100
 

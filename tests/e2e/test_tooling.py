@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 from dotenv import dotenv_values
 
-from app.settings import Settings
+from app.core.settings import Settings
 from tests.services import ADMIN_URL, as_app_user, with_database
 from tools.devstack.image_contents import ECHO_ALLOWED, tooling_in
 from tools.devstack.nginx import ROOT

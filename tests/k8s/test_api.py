@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from app.settings import Settings
+from app.core.settings import Settings
 from tests.k8s.manifests import Object, container, find
 from utils.cpus import cgroup_cpu_limit
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import statistics
 import time
 
-from app.settings import Settings
+from app.core.settings import Settings
 from tools.bench.seed import SEED_PASSWORD, hasher_for
 
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from app.settings import Settings
+from app.core.settings import Settings
 from tools.bench import wrk
 from tools.bench.procs import load_average
 from tools.bench.seed import ScratchDatabase, ScratchRedis, seed

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from app.settings import Settings
+from app.core.settings import Settings
 from tools.bench import openloop, profile, wrk
 from tools.bench.calibrate import argon2_verify_ms
 from tools.bench.cases import (

@@ -17,9 +17,9 @@ import asyncpg
 import redis.asyncio as aioredis
 from argon2 import PasswordHasher, Type
 
+from app.auth.profile_cache import ProfileCache
 from app.auth.sessions import SessionStore
-from app.settings import Settings
-from app.user.profile_cache import ProfileCache
+from app.core.settings import Settings
 from tools.devstack.schema import migrate
 
 SEED_PASSWORD = "bench-password-0123"  # noqa: S105 (a throwaway password of seeded users)

@@ -23,7 +23,7 @@ from typing import Any
 import asyncpg
 import redis.asyncio as aioredis
 
-from app.settings import Settings
+from app.core.settings import Settings
 from tools.bench import wrk
 from tools.bench.cases import CASES, NGINX
 from tools.bench.runner import Bench, Options

@@ -17,10 +17,10 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from app.auth.profile_cache import ProfileCache, profile_key
 from app.auth.sessions import SessionStore, session_deadline_key, session_key, sessions_index_key
 from app.events.envelope import Envelope
 from app.events.publisher import RedisStreamPublisher
-from app.user.profile_cache import ProfileCache, profile_key
 from tools.devstack.throwaway import ThrowawayRedis
 from utils.redis.redis import RedisClient, RedisOptions, close_redis, create_redis
 

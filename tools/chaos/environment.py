@@ -14,7 +14,7 @@ from typing import Self
 import asyncpg
 
 from app.auth.passwords import PasswordHasherService
-from app.settings import Settings
+from app.core.settings import Settings
 from tools.devstack.processes import free_port
 from tools.devstack.schema import migrate
 from tools.devstack.stack import LocalStack

@@ -3,7 +3,7 @@
 1. 1,024 wrk connections on GET /getName for 60 s: no errors, and the memory of nginx and the
    gunicorn processes stays bounded (sampled every second).
 2. Small pools (1 PostgreSQL connection per worker), 256 connections of setName: the app sheds
-   with 503 (+ Retry-After, see tests/test_chaos.py) once the pool wait passes
+   with 503 (+ Retry-After, see tests/tooling/test_chaos.py) once the pool wait passes
    DB_ACQUIRE_TIMEOUT, instead of queuing without end.
 3. Slowloris (tools/chaos/slowloris.py): real clients keep being served.
 """

@@ -20,7 +20,7 @@ from pathlib import Path
 from types import FrameType
 from urllib.parse import urlsplit
 
-from app.settings import Settings, load_settings
+from app.core.settings import Settings, load_settings
 from tools.devstack.migrate import DatabaseUrls, database_urls, run_migrations
 from tools.devstack.nginx import ROOT
 from tools.devstack.private import PrivateServices, start_missing, with_port

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import asyncpg
 from dotenv import dotenv_values
 
-from app.settings import resolve_env_file
+from app.core.settings import resolve_env_file
 from tools.devstack.schema import MigrationError, prepare_database
 
 

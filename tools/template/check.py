@@ -3,8 +3,9 @@
 Generates "Orders Service" from this checkout (`--vcs-ref HEAD`: the last commit, plus the
 uncommitted changes copier takes from a local HEAD, never an older tag), then fails if any
 spelling of the template's name is left, runs the new service's `make lint` and `make test`, and
-then `copier update` in another generated service (tests/template_update_check.py). The
-generated directory is removed on success and kept (its path printed) on failure.
+then `copier update` in another generated service
+(tests/tooling/template/template_update_check.py). The generated directory is removed on
+success and kept (its path printed) on failure.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 # The spellings the template's name takes (`grep -rniE` over the repository finds the same).
 TEMPLATE_NAME = re.compile(r"fastapi.?(service.?)?template", re.IGNORECASE)
+UPDATE_CHECK = "tests/tooling/template/template_update_check.py"
+UPDATE_CHECK = "tests/tooling/template/template_update_check.py"
 SKIPPED_DIRS = {".venv", ".git", ".mypy_cache", ".ruff_cache", ".pytest_cache", "__pycache__"}
 
 
@@ -89,11 +92,9 @@ def main(argv: list[str] | None = None) -> int:
                 check=False,
             ).returncode
     if status == 0:
-        print(
-            "==> copier update in a generated service (tests/template_update_check.py)", flush=True
-        )
+        print(f"==> copier update in a generated service ({UPDATE_CHECK})", flush=True)
         update_check = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
-        update_check.append("tests/template_update_check.py")
+        update_check.append(UPDATE_CHECK)
         status = subprocess.run(update_check, cwd=ROOT, check=False).returncode  # noqa: S603
     if status == 0:
         shutil.rmtree(destination.parent)

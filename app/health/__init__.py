@@ -1,0 +1,1 @@
+"""Liveness and readiness (PostgreSQL, Redis, and whether the newest migration is applied)."""

@@ -1,0 +1,1 @@
+"""HTTP plumbing: middlewares, errors, versioning and the route table. Knows no feature."""

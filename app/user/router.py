@@ -1,0 +1,46 @@
+"""GET /getName and POST /setName for the authenticated caller (`router`), and
+GET /users/search (`search_router`, mounted under the API versions)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from app.auth.dependencies import CurrentUser, ProfilesDep
+from app.auth.exceptions import AUTH_ERRORS
+from app.http.errors import COMMON_ERRORS, documented
+from app.user import service
+from app.user.schemas import SearchText, SetNameRequest, UserMatch, UserName
+from app.wiring.dependencies import PoolDep
+
+router = APIRouter(tags=["user"], responses=documented(*COMMON_ERRORS, *AUTH_ERRORS))
+
+
+@router.get("/getName", response_model=UserName)
+async def get_name(user: CurrentUser, pool: PoolDep, profiles: ProfilesDep) -> UserName:
+    return await service.get_name(pool=pool, profiles=profiles, user=user)
+
+
+@router.post("/setName", response_model=UserName)
+async def set_name(
+    body: SetNameRequest, user: CurrentUser, pool: PoolDep, profiles: ProfilesDep
+) -> UserName:
+    return await service.set_name(pool=pool, profiles=profiles, user=user, name=body.name)
+
+
+search_router = APIRouter(
+    prefix="/users",
+    tags=["user"],
+    responses=documented(*COMMON_ERRORS, *AUTH_ERRORS),
+)
+
+
+@search_router.get("/search", response_model=list[UserMatch])
+async def search(
+    user: CurrentUser,
+    pool: PoolDep,
+    q: Annotated[SearchText, Query(min_length=1, max_length=100)],
+    limit: Annotated[int, Query(ge=1, le=50)] = 10,
+) -> list[UserMatch]:
+    return await service.search_users(pool=pool, query=q, limit=limit)

@@ -1,0 +1,67 @@
+"""Reading, changing and searching users' display names: each function with its SQL."""
+
+from __future__ import annotations
+
+from app.auth.profile_cache import ProfileCache
+from app.auth.sessions import Principal
+from app.observability.tracing import current_traceparent
+from app.user.exceptions import UserGone
+from app.user.schemas import UserMatch, UserName
+from utils.database.psql import Pool
+
+GET_NAME_SQL = "SELECT username, name, version FROM users WHERE id = $1"
+
+# One statement: the change and its outbox event commit or roll back together. The old name is
+# read under the row lock so the event names exactly the value this write replaced.
+SET_NAME_SQL = """
+WITH old AS (
+    SELECT id, name FROM users WHERE id = $1 FOR UPDATE
+), changed AS (
+    UPDATE users u SET name = $2, version = u.version + 1
+      FROM old WHERE u.id = old.id
+ RETURNING u.id, u.username, u.name, u.version, old.name AS old_name
+), event AS (
+    INSERT INTO outbox (event_type, aggregate_id, payload, traceparent)
+    SELECT 'user.name_changed', id,
+           jsonb_build_object('user_id', id, 'old_name', old_name, 'new_name', name), $3
+      FROM changed WHERE old_name IS DISTINCT FROM name
+)
+SELECT username, name, version FROM changed
+"""
+
+
+async def get_name(*, pool: Pool, profiles: ProfileCache, user: Principal) -> UserName:
+    if user.username is not None and user.name is not None:
+        return UserName(username=user.username, name=user.name)
+    row = await pool.fetchrow(GET_NAME_SQL, user.user_id)
+    if row is None:
+        raise UserGone
+    await profiles.store(
+        user_id=user.user_id, version=row["version"], username=row["username"], name=row["name"]
+    )
+    return UserName(username=row["username"], name=row["name"])
+
+
+async def set_name(*, pool: Pool, profiles: ProfileCache, user: Principal, name: str) -> UserName:
+    row = await pool.fetchrow(SET_NAME_SQL, user.user_id, name, current_traceparent())
+    if row is None:
+        raise UserGone
+    await profiles.store(
+        user_id=user.user_id, version=row["version"], username=row["username"], name=row["name"]
+    )
+    return UserName(username=row["username"], name=row["name"])
+
+
+# Trigram search over display names and usernames (pg_trgm GIN indexes, see init.sql).
+SEARCH_SQL = """
+SELECT username, name, greatest(similarity(name, $1), similarity(username, $1)) AS score
+  FROM users
+ WHERE name % $1 OR username % $1
+ ORDER BY score DESC, id
+ LIMIT $2
+"""
+
+
+async def search_users(*, pool: Pool, query: str, limit: int) -> list[UserMatch]:
+    rows = await pool.fetch(SEARCH_SQL, query, limit)
+    return [UserMatch(username=r["username"], name=r["name"], score=r["score"]) for r in rows]
