@@ -1,7 +1,8 @@
 """The test session's own PostgreSQL database and Redis DB index (real services, no fakes).
 
 TEST_DATABASE_URL names an admin connection (default: local trust auth); TEST_REDIS_URL the
-Redis DB index the tests may use (default 15). Only what the tests create is removed.
+Redis DB index the tests prefer (default 15; a session takes the next free one when another
+holds it). Only what the tests create is removed.
 
 The schema is built by the migrations (db/migrations), as the owner; the app under test connects
 as app_user (`TestDatabase.app_url`), as in production, so a missing GRANT fails the tests.
@@ -131,6 +132,14 @@ class TestDatabase:
             await admin.close()
 
 
+# A test session claims a Redis DB index of its own (this key, set only if absent), so that
+# sessions running at once (several people, CI beside a developer) never remove each other's
+# keys; it expires on its own if a session dies without releasing it.
+CLAIM_KEY = "test-session:claim"
+CLAIM_SECONDS = 4 * 3600
+REDIS_DB_INDEXES = range(15, 0, -1)  # never 0: the development stack's
+
+
 @dataclass
 class TestRedis:
     __test__ = False  # a fixture helper, not a test class
@@ -138,24 +147,41 @@ class TestRedis:
     url: str
     keys_before: set[str]
     cluster: bool = False  # a throwaway Redis Cluster, `url` one of its nodes
+    claim: str | None = None  # this session's token in CLAIM_KEY
 
     @classmethod
     async def open(cls) -> TestRedis:
-        client = aioredis.from_url(REDIS_URL, decode_responses=True, socket_timeout=5)
-        try:
-            keys = {k async for k in client.scan_iter(count=1000)}
-        except (OSError, aioredis.RedisError) as exc:
-            raise ServiceUnavailable("redis", REDIS_URL, exc) from None
-        finally:
-            await client.aclose()
-        return cls(url=REDIS_URL, keys_before=keys)
+        """The DB index of TEST_REDIS_URL, or the next free one when another session holds it."""
+        preferred = urlsplit(REDIS_URL)
+        first = int(preferred.path.lstrip("/") or 0)
+        token = secrets.token_hex(8)
+        for index in [first, *(i for i in REDIS_DB_INDEXES if i != first)]:
+            url = urlunsplit(preferred._replace(path=f"/{index}"))
+            client = aioredis.from_url(url, decode_responses=True, socket_timeout=5)
+            try:
+                if index != first and await client.dbsize():
+                    continue  # another user's data (e.g. a benchmark's): not a free index
+                if await client.set(CLAIM_KEY, token, nx=True, ex=CLAIM_SECONDS):
+                    keys = {k async for k in client.scan_iter(count=1000)} - {CLAIM_KEY}
+                    return cls(url=url, keys_before=keys, claim=token)
+            except (OSError, aioredis.RedisError) as exc:
+                raise ServiceUnavailable("redis", REDIS_URL, exc) from None
+            finally:
+                await client.aclose()
+        raise ServiceUnavailable("redis", REDIS_URL, RuntimeError("every DB index is claimed"))
 
     async def remove_own_keys(self) -> None:
         client = aioredis.from_url(self.url, decode_responses=True)
         try:
-            mine = [k async for k in client.scan_iter(count=1000) if k not in self.keys_before]
+            mine = [
+                k
+                async for k in client.scan_iter(count=1000)
+                if k not in self.keys_before and k != CLAIM_KEY
+            ]
             for start in range(0, len(mine), 500):
                 await client.delete(*mine[start : start + 500])
+            if self.claim is not None and await client.get(CLAIM_KEY) == self.claim:
+                await client.delete(CLAIM_KEY)
         finally:
             await client.aclose()
 

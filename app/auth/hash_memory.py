@@ -1,12 +1,11 @@
 """Giving argon2's working memory back to the OS once logins stop (glibc only).
 
-Each verification allocates `argon2_memory_kib` (19 MiB) and frees it. glibc keeps freed blocks
+Each verification allocates `argon2_memory_kib` and frees it. glibc keeps freed blocks
 for reuse: a hashing thread's own arena keeps its last block for the life of the worker, and
 `malloc_trim` cannot shrink a thread arena's top. With a single arena the block comes back to
 the main heap, and `malloc_trim(0)` returns it. Reusing it while logins keep coming is what makes
-back-to-back hashes fast, so the trim only runs after a pause (PasswordHasherService).
-Measured in a worker-like process: RSS 53 -> 34 MB after the trim; the next verification was no
-slower (23.5 ms against 23.4-23.9 ms).
+back-to-back hashes fast, so the trim only runs after a pause (PasswordHasherService); the
+measured effect is in docs/benchmark.md ("Figures behind the defaults").
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """argon2id hashing kept off the event loop, with a per-worker bound on hashes in flight.
 
-Each running hash holds `argon2_memory_kib` (19 MiB). Hashes run on a pool of exactly
+Each running hash holds `argon2_memory_kib` of memory. Hashes run on a pool of exactly
 `argon2_max_concurrent` threads: glibc keeps a freed block in the arena of the thread that used
 it, so asyncio's default executor (several threads) let a login storm leave one block per
 thread behind; one thread (the default) keeps one block, and a second without hashes gives it
@@ -77,6 +77,10 @@ class PasswordHasherService:
         started = time.perf_counter()
         self._dummy_hash = self._hasher.hash(secrets.token_urlsafe(16))
         self.seconds_per_hash = time.perf_counter() - started
+
+    @property
+    def gives_memory_back(self) -> bool:
+        return self._gives_memory_back
 
     def hash_sync(self, password: str) -> str:
         return self._hasher.hash(password)
@@ -170,8 +174,8 @@ class PasswordHasherService:
                 if client_gone is not None and await client_gone():
                     raise HashingAbandoned
                 # Timed from the event loop, slot to result: the time a slot is really held,
-                # waits for a CPU included (the hash alone measured 19 ms where a slot was
-                # held 40+ ms on a busy host, and the queue was then admitted too long).
+                # waits for a CPU included (timing the hash alone admitted too long a queue on a
+                # busy host; docs/benchmark.md).
                 started = time.perf_counter()
                 verified = await self._in_thread(
                     self._verify_sync, password_hash or self._dummy_hash, password

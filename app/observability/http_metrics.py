@@ -3,9 +3,9 @@ Request object).
 
 Under gunicorn every metric write is a locked write into a memory-mapped file (prometheus-
 client's multiprocess mode): five of them per request (counter, histogram sum and bucket,
-in-progress up and down) cost ~40 us on the shared benchmark machine, about 10 % of a
-`/v1/hello`. So a request only adds to plain per-worker dicts, and `flush()` writes them to the
-metrics about once a second (the sampling task), before this worker answers a scrape, and when
+in-progress up and down) are a visible share of a small request (docs/benchmark.md). So a
+request only adds to plain per-worker dicts, and `flush()` writes them to the metrics about
+once a second (the sampling task), before this worker answers a scrape, and when
 the worker stops: one write per series per second. A worker killed with SIGKILL loses at most
 its last second of counts; what it had flushed stays.
 
@@ -55,8 +55,9 @@ class PendingHttpMetrics:
             HTTP_REQUESTS.labels(method, route, str(status)).inc(count)
         for (method, route), histogram in durations.items():
             child = HTTP_DURATION.labels(method, route)
-            # prometheus-client keeps one value per bucket (not cumulative) and the sum;
-            # adding a second's observations at once is one write per bucket touched.
+            # prometheus-client has no public call that adds many observations at once; its
+            # private per-bucket values (not cumulative) and sum are pinned by
+            # tests/observability/test_http_metrics.py.
             for bucket, observed in zip(child._buckets, histogram[:-1], strict=True):
                 if observed:
                     bucket.inc(observed)

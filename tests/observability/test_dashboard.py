@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = ROOT / "deploy" / "grafana" / "dashboard.json"
 ALERTS = ROOT / "deploy" / "prometheus" / "alerts.yml"
 # Queries name metrics with a selector (`name{...}`): the name is what precedes `{`.

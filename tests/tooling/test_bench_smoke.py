@@ -17,7 +17,7 @@ import redis
 from tests.services import ADMIN_URL
 from tools.bench.cases import CASES
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 # The benchmark refuses a non-empty index (it deletes all of its keys at the end) and the suite
 # uses 15: take the first empty index from 13 down, unless one is given.
 SMOKE_REDIS_BASE = "redis://127.0.0.1:6379"

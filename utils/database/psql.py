@@ -44,11 +44,11 @@ class BoundedPool(asyncpg.Pool):
 
     asyncpg waits forever by default: under overload every request would queue for a
     connection. With a bound, the wait ends in TimeoutError, which the app answers with a fast
-    503 + Retry-After (app/errors.py): it sheds load instead.
+    503 + Retry-After (app/http/errors.py): it sheds load instead.
     asyncpg's own queue is not fair: a connection released while others wait goes to whichever
     coroutine asks next, often a newcomer, and a woken waiter that lost the race queues again at
-    the back. At 256 clients on POST /setName that made p50 250 ms but p99 1.4 s and a few
-    3 s timeouts. A FIFO semaphore with one slot per connection orders the waiters instead.
+    the back, so a low median hid a tail of timeouts (docs/benchmark.md). A FIFO semaphore with
+    one slot per connection orders the waiters instead.
     """
 
     __slots__ = ("_acquire_timeout", "_gate", "_observer", "_waiting")

@@ -36,7 +36,9 @@ def is_write_on_closed_connection(exc: BaseException) -> bool:
     connection that a concurrent disconnect just closed (redis/redis-py#4287, fixed upstream
     by #4288, not in a release yet). The cluster client closes every connection after a
     failover, so requests in flight then hit it. True only for those two errors raised inside
-    redis-py's connection code, so that they become a 503 like any connection error."""
+    redis-py's connection code, so that they become a 503 like any connection error.
+    tests/utils/test_redis_workaround.py fails once a redis-py release fixes it: then remove
+    this and its handlers."""
     if not isinstance(exc, AttributeError | TypeError):
         return False
     trace = exc.__traceback__

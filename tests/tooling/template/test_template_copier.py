@@ -35,7 +35,8 @@ def test_generated_service_is_named_in_metadata_compose_app_and_processes(servic
     assert "name: orders-service-prod\n" in (service / "compose.prod.yaml").read_text()
     assert 'title="Orders Service"' in (service / "main.py").read_text()
     assert (
-        'db_application_name: str = "orders-service"' in (service / "app/settings.py").read_text()
+        'db_application_name: str = "orders-service"'
+        in (service / "app/core/settings.py").read_text()
     )
     assert 'proc_name = "orders-service"' in (service / "gunicorn.py.ini").read_text()
     assert (service / "readme.md").read_text().startswith("# Orders Service\n")
