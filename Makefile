@@ -45,7 +45,7 @@ migration: install ## Create the next migration file: make migration NAME=add_x 
 # Docker targets say plainly when there is no engine to talk to.
 DOCKER_REQUIRED = @docker info >/dev/null 2>&1 && docker compose version >/dev/null 2>&1 || { \
 	echo "make $@: needs a running Docker Engine and the compose plugin ('docker info' failed)."; \
-	echo "  Start Docker; without registry access: eval \"\$$(../shared/tools/docker-standins up)\""; \
+	echo "  Start a Docker Engine (any, with the compose plugin); docs/deployment.md"; \
 	exit 1; }
 .PHONY: docker-smoke check-deploy
 

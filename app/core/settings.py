@@ -94,7 +94,8 @@ class Settings(BaseSettings):
     max_requests_in_flight: int = Field(default=256, ge=0)
 
     gateway_secret: SecretStr = SecretStr("dev-gateway-secret")
-    events_stream: str = "events:users"
+    # One stream per service: other services subscribe to this one by name.
+    events_stream: str = "events:fastapi-template"
     # XADD MAXLEN ~: a consumer further behind than this loses the oldest entries.
     events_stream_maxlen: int = Field(default=100_000, ge=1)
     outbox_relay_enabled: bool = True

@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
+from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.outages import POSTGRES_UNAVAILABLE, REDIS_UNAVAILABLE, is_closed_postgres_connection
@@ -174,7 +175,22 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         body = ValidationErrorBody(detail="Request validation failed", errors=[UNPARSABLE_BODY])
         return JSONResponse(body.model_dump(), status_code=422, headers=NO_STORE_HEADERS)
     headers = {**NO_STORE_HEADERS, **(exc.headers or {})}
+    if exc.status_code == 405 and (methods := allowed_methods(request)):
+        # Starlette names only the first route of the path; every route of it counts (RFC 9110).
+        headers["Allow"] = ", ".join(methods)
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app's flat table (app/http/route_table.py) answers at
+    the request's path."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, Route) and route.methods:
+            match, _ = route.matches(request.scope)
+            if match is not Match.NONE:
+                methods |= route.methods
+    return sorted(methods)
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:

@@ -2,9 +2,10 @@
 
 Every spelling of the template's name becomes the new one ("FastAPI service template" -> the
 name, "fastapi-template" -> the slug), including uv.lock's entry for the project (uv accepts the
-renamed lock as it is: `uv lock --check`). Blocks between `>>> template-only` and
-`<<< template-only` marker lines are removed (the readme's copier command, the Makefile's and
-CI's template check). pyproject.toml gets the description and the author, LICENSE the author.
+renamed lock as it is: `uv lock --check`); the database role `app_user` becomes `<slug>_app`.
+Blocks between `>>> template-only` and `<<< template-only` marker lines are removed (the readme's
+copier command, the Makefile's and CI's template check). pyproject.toml gets the description and
+the author, LICENSE the author.
 Idempotent, so `copier update` can run it again over an already renamed service.
 
 Runs on copier's own interpreter (any Python >= 3.9), stdlib only, and imports nothing from the
@@ -23,6 +24,9 @@ TEMPLATE_NAME = re.compile(r"fastapi(.?)(?:service.?)?template", re.IGNORECASE)
 BLOCK = re.compile(
     r"(?:^\n)?^[^\n]*>>> template-only[^\n]*\n.*?^[^\n]*<<< template-only[^\n]*\n", re.M | re.S
 )
+# The application's database role: one per service, so services that share a PostgreSQL server
+# never share (or reset the password of) each other's role.
+APP_ROLE = re.compile(r"\bapp_user\b")
 SKIPPED_DIRS = {".git", ".venv", "node_modules", "__pycache__", ".mypy_cache", ".ruff_cache"}
 # copier's answers file records the template's address (`_src_path`), which `copier update`
 # needs as it is, even when it carries the template's name.
@@ -39,8 +43,13 @@ def new_name(match: re.Match[str], name: str, slug: str) -> str:
     return slug
 
 
+def app_role(slug: str) -> str:
+    return f"{slug.replace('-', '_')}_app"
+
+
 def rename_text(text: str, name: str, slug: str) -> str:
     text = BLOCK.sub("", text)
+    text = APP_ROLE.sub(app_role(slug), text)
     return TEMPLATE_NAME.sub(lambda match: new_name(match, name, slug), text)
 
 

@@ -40,6 +40,21 @@ def test_each_spelling_takes_the_matching_new_name(tmp_path: Path) -> None:
     )
 
 
+def test_the_database_role_becomes_the_services_own(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "db/migrations/1_x.sql": "GRANT SELECT ON users TO app_user;\n",
+            "tests/helpers.py": "def as_app_user(url): ...\nROLE = 'app_user'\n",
+        },
+    )
+    rename(tmp_path, **ANSWERS)
+    migration = (tmp_path / "db/migrations/1_x.sql").read_text()
+    assert migration == "GRANT SELECT ON users TO orders_service_app;\n"
+    helpers = (tmp_path / "tests/helpers.py").read_text()
+    assert helpers == "def as_app_user(url): ...\nROLE = 'orders_service_app'\n"
+
+
 def test_template_only_blocks_are_removed_with_their_markers(tmp_path: Path) -> None:
     write(
         tmp_path,
