@@ -7,7 +7,7 @@ COMPOSE_DEV := docker compose -f compose.yaml
 COMPOSE_PROD := docker compose -f compose.yaml -f compose.prod.yaml --env-file .env.prod
 
 .PHONY: help install dev prod local test lint fmt clean create-user bench fuzz chaos chaos-overload
-.PHONY: migrate migration
+.PHONY: migrate migration release
 .PHONY: bench-overhead
 
 help: ## List the targets
@@ -84,6 +84,10 @@ chaos: install ## Faults under load (Redis/PostgreSQL stopped, worker SIGKILL, A
 
 chaos-overload: install ## 1,024 wrk connections on /getName for 60 s, pool shedding, slowloris: results/overload-*.json (~2 min)
 	$(RUN) python -m tools.chaos --overload $(ARGS)
+
+release: ## Set the version everywhere, commit and tag it: make release VERSION=1.2.0 (docs/new-service.md)
+	@test -n "$(VERSION)" || { echo "usage: make release VERSION=MAJOR.MINOR.PATCH"; exit 2; }
+	$(RUN) python -m tools.release "$(VERSION)"
 
 create-user: install ## Create a user: make create-user USERNAME=alice [NAME="Alice A."]
 	@test -n "$(USERNAME)" || { echo "usage: make create-user USERNAME=name [NAME=...]"; exit 2; }

@@ -27,10 +27,17 @@ UPDATE_CHECK = "tests/tooling/template/template_update_check.py"
 SKIPPED_DIRS = {".venv", ".git", ".mypy_cache", ".ruff_cache", ".pytest_cache", "__pycache__"}
 
 
-def generate(destination: Path, project_name: str = "Orders Service", source: Path = ROOT) -> None:
-    """`copier copy --trust --defaults` of this checkout (or another clone of the template)."""
+def generate(
+    destination: Path,
+    project_name: str = "Orders Service",
+    source: Path | str = ROOT,
+    vcs_ref: str | None = "HEAD",
+) -> None:
+    """`copier copy --trust --defaults` of this checkout (or another clone of the template, or a
+    git URL); `vcs_ref=None` takes copier's default, the newest release tag."""
     command = [sys.executable, "-m", "copier", "copy", "--trust", "--defaults", "--quiet"]
-    command += ["--vcs-ref", "HEAD", f"--data=project_name={project_name}"]
+    command += ["--vcs-ref", vcs_ref] if vcs_ref else []
+    command += [f"--data=project_name={project_name}"]
     subprocess.run([*command, str(source), str(destination)], check=True)  # noqa: S603
 
 

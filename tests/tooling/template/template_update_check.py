@@ -79,3 +79,75 @@ def test_copier_update_brings_a_template_fix_renamed_and_keeps_the_service_own_c
     )
     assert (service / "Makefile").read_text().endswith("# the service's own line\n")
     assert template_traces(service) == []
+
+
+FEATURE_ROUTER = """from fastapi import APIRouter
+
+router = APIRouter(prefix="/widgets", tags=["widgets"])
+
+
+@router.get("")
+async def list_widgets() -> list[str]:
+    return []
+"""
+
+
+def add_feature(service: Path) -> None:
+    """What a team adds first: a feature package and its one registration line."""
+    package = service / "app" / "widgets"
+    package.mkdir()
+    (package / "__init__.py").write_text('"""Widgets."""\n')
+    (package / "router.py").write_text(FEATURE_ROUTER)
+    versions = service / "app" / "api" / "v1" / "__init__.py"
+    text = versions.read_text()
+    text = text.replace(
+        "from app.user import router as user\n",
+        "from app.user import router as user\nfrom app.widgets import router as widgets\n",
+    )
+    text = text.replace(
+        "    user.search_router,\n", "    user.search_router,\n    widgets.router,\n"
+    )
+    assert "widgets.router" in text, "app/api/v1/__init__.py changed: update this test"
+    versions.write_text(text)
+
+
+def test_a_service_with_a_feature_follows_a_release_with_no_conflict(tmp_path: Path) -> None:
+    """Made from the template's git URL at its newest tag; after a release that changes platform
+    code, a plain `copier update` (no --vcs-ref) takes it, and the feature stays as it was."""
+    template, service = tmp_path / "fastapi-service-template", tmp_path / "service"
+    clone_with_working_tree(template)
+    git(template, "tag", "v1.0.0")
+    url = f"git+file://{template}"
+    generate(service, "Orders Service", source=url, vcs_ref=None)
+    answers = (service / ".copier-answers.yml").read_text()
+    assert f"_src_path: {url}" in answers  # a teammate's clone records the same URL
+    assert "_commit: v1.0.0" in answers
+    git(service, "init", "--quiet")
+    add_feature(service)
+    git(service, "add", "-A")
+    git(service, "commit", "--quiet", "-m", "Orders Service with widgets")
+
+    errors = template / "app" / "http" / "errors.py"
+    errors.write_text(errors.read_text() + "\n# a platform fix of the template\n")
+    git(template, "commit", "--quiet", "-am", "a platform fix")
+    released = subprocess.run(  # the machine may have no git identity
+        [sys.executable, "-m", "tools.release", "1.1.0", "--root", str(template)],
+        cwd=template,
+        env={**project_environment(), **GIT_IDENTITY},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert released.returncode == 0, released.stdout + released.stderr
+
+    result = run_in(service, sys.executable, "-m", "copier", "update", "--trust", "--defaults")
+
+    assert result.returncode == 0, result.stderr
+    assert "_commit: v1.1.0" in (service / ".copier-answers.yml").read_text()
+    assert (
+        (service / "app/http/errors.py").read_text().endswith("# a platform fix of the template\n")
+    )
+    assert "widgets.router" in (service / "app/api/v1/__init__.py").read_text()
+    conflicts = run_in(service, "git", "diff", "--check")
+    assert "conflict marker" not in conflicts.stdout, conflicts.stdout
+    assert not list(service.rglob("*.rej"))
