@@ -80,7 +80,7 @@ def pgbouncer(
     if backend != PGBOUNCER:
         yield None
         return
-    # The app's role (app_user, with its password) and the admin role (other scratch databases).
+    # The app role (with its password) and the admin role (other scratch databases).
     bouncer = ThrowawayPgBouncer(scratch_database.direct_app_url, ADMIN_URL)
     bouncer.start()
     try:

@@ -5,7 +5,7 @@ Redis DB index the tests prefer (default 15; a session takes the next free one w
 holds it). Only what the tests create is removed.
 
 The schema is built by the migrations (db/migrations), as the owner; the app under test connects
-as app_user (`TestDatabase.app_url`), as in production, so a missing GRANT fails the tests.
+as the app role (`TestDatabase.app_url`), as in production, so a missing GRANT fails the tests.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from tools.devstack.schema import APP_ROLE, migrate, set_app_password
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-# app_user's password, the same as .env.local's: tests and `make local` set the same one.
+# The app role's password, as in .env.local: tests and `make local` set the same one.
 APP_PASSWORD = "local-app-password"
 # Nothing answering there (a machine without them): private instances for this session.
 PRIVATE_SERVICES = for_test_session(ADMIN_URL, REDIS_URL)
@@ -88,7 +88,7 @@ class TestDatabase:
 
     name: str
     url: str  # the owner's: set-up and inspection only, always PostgreSQL itself
-    # Set when the app reaches the database through PgBouncer: the pooler's URL, as app_user.
+    # Set when the app reaches the database through PgBouncer: the pooler's URL (app role).
     pooled_app_url: str | None = None
 
     @property

@@ -14,6 +14,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_DATABASE_URL = "postgresql://app_user@127.0.0.1:5432/app"
 PLACEHOLDER_MARKERS = ("change-me", "change_me", "changeme", "placeholder")
 
 
@@ -53,7 +54,7 @@ class Settings(BaseSettings):
     http_port: int = Field(default=8080, ge=1, le=65535)
 
     # The least-privilege role even by default; the schema owner is for migrations only.
-    database_url: SecretStr = SecretStr("postgresql://app_user@127.0.0.1:5432/app")
+    database_url: SecretStr = SecretStr(DEFAULT_DATABASE_URL)
     db_pool_min_size: int = Field(default=2, ge=0)
     db_pool_max_size: int = Field(default=10, ge=1)
     db_connect_timeout: float = Field(default=2.0, gt=0)

@@ -201,7 +201,7 @@ async def _request_notes(
     await asyncio.to_thread(migrate, url, migrations_dir=folder)
     await set_app_password(url, as_app_user(url))
     database = TestDatabase(name=url.rsplit("/", 1)[1], url=url)
-    fastapi_app = create_app(make_settings(database, redis_db))  # connects as app_user
+    fastapi_app = create_app(make_settings(database, redis_db))  # as the app role
     fastapi_app.include_router(_notes_router())
     async with LifespanManager(fastapi_app) as manager:
         started = RunningApp(asgi=manager.app, state=state_of(manager._state))

@@ -1,5 +1,6 @@
 """Least privilege in the running stack: every PostgreSQL session of the app (request pool and
-outbox relay, in every worker) is app_user's; only migrations and test set-up use the owner."""
+outbox relay, in every worker) is the app role's; only migrations and test set-up use the
+owner."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 from tests.conftest import on_every_backend
 from tests.e2e.target import Target, compose_exec, compose_psql
 from tests.services import TestDatabase
+from tools.devstack.schema import APP_ROLE
 
 pytestmark = pytest.mark.e2e
 
@@ -55,4 +57,4 @@ def test_the_api_container_holds_no_owner_credentials() -> None:
     environment = dict(line.split("=", 1) for line in lines if "=" in line)
     assert environment.get("POSTGRES_PASSWORD", "") == ""
     assert environment.get("DATABASE_OWNER_URL", "") == ""
-    assert environment["DATABASE_URL"].startswith("postgresql://app_user:")
+    assert environment["DATABASE_URL"].startswith(f"postgresql://{APP_ROLE}:")

@@ -25,7 +25,7 @@ async def test_make_migrate_creates_the_database_and_a_second_run_applies_nothin
         second = await prepare_database(url, as_app_user(url))
         assert "Applying: " in first
         assert "Applying" not in second
-        conn = await asyncpg.connect(as_app_user(url))  # app_user can log in and read
+        conn = await asyncpg.connect(as_app_user(url))  # the app role logs in, reads
         try:
             assert await conn.fetchval("SELECT count(*) FROM users") == 0
         finally:

@@ -238,7 +238,7 @@ async def test_allowed_origins_may_read_the_authorization_header(
 
 PRODUCTION = {
     "environment": "production",
-    "database_url": "postgresql://app_user:s3cret-Db-pass@127.0.0.1:1/app",
+    "database_url": "postgresql://app_user:s3cret-Db@127.0.0.1:1/app",
     "redis_url": "redis://:s3cret-Redis-pass@127.0.0.1:1/0",
     "gateway_secret": "a-real-gateway-secret-value",
 }

@@ -98,7 +98,7 @@ def test_the_rendered_settings_start_the_app_in_the_overlays_environment(
     config = find(objects, "ConfigMap", "app-config")["data"]
     # Real-looking secrets: production refuses placeholders, which is tested elsewhere.
     secrets = {
-        "database_url": "postgresql://app_user:s3cret-Db-pass@db:5432/app",
+        "database_url": "postgresql://app_user:s3cret-Db@db:5432/app",
         "redis_url": "redis://:s3cret-Redis-pass@redis:6379/0",
         "gateway_secret": "a-real-gateway-secret-value",
     }

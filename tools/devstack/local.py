@@ -2,7 +2,7 @@
 
 Settings come from ENV_FILE (default `.env.local`) with real environment variables winning, as
 in the app. First the pending migrations run as the schema owner (DATABASE_OWNER_URL; the
-database is created when missing, `make migrate`); then the app connects as app_user
+database is created when missing, `make migrate`); then the app connects as the app role
 (DATABASE_URL) and seeds the demo user (SEED_DEMO_USER). Ctrl-C, SIGTERM
 or SIGHUP (its terminal closed) stops nginx, then gunicorn (graceful), then the echo service;
 if the runner is killed outright, the kernel sends them SIGTERM (docs/development.md).

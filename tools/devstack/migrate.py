@@ -1,5 +1,5 @@
 """`make migrate`: applies the pending migrations of db/migrations to the database of
-DATABASE_OWNER_URL (created when missing), as that owner, and gives app_user the password of
+DATABASE_OWNER_URL (created when missing), as that owner, and gives the app role the password of
 DATABASE_URL. Run twice, the second run applies nothing.
 
 Both URLs come from ENV_FILE (default `.env.local`), real environment variables winning, as in

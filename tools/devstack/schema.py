@@ -1,5 +1,5 @@
 """Schema set-up for host runs and tests: dbmate applies db/migrations as the schema owner
-(creating the database when missing), then app_user gets the password of the app's own URL.
+(creating the database when missing), then the app role gets the password of the app's URL.
 
 The app never migrates and never connects as the owner; see docs/migrations.md."""
 
@@ -70,7 +70,7 @@ def migrate(owner_url: str, *, migrations_dir: Path = MIGRATIONS_DIR) -> str:
 
 
 async def set_app_password(owner_url: str, app_url: str) -> None:
-    """Gives app_user the password in the app's URL, the one place it is configured (as
+    """Gives the app role the password in the app's URL, the one place it is set (as
     docker/postgres/20-app-user-password.sh does in compose). Other users are left alone: the
     app's URL must never change the owner's or a superuser's password."""
     parts = urlsplit(app_url)
@@ -90,7 +90,7 @@ async def set_app_password(owner_url: str, app_url: str) -> None:
 
 
 async def prepare_database(owner_url: str, app_url: str) -> str:
-    """`make migrate` and the start of `make local`: migrations, then app_user's password."""
+    """`make migrate` and the start of `make local`: migrations, then the app role's password."""
     output = await asyncio.to_thread(migrate, owner_url)
     await set_app_password(owner_url, app_url)
     return output

@@ -2,7 +2,7 @@
 compose.prod.yaml) with throwaway secrets, check that the images carry no tooling
 (image_contents.py), run the end-to-end tests against its nginx, tear it down with its volumes.
 The stack's one-shot `migrate` service builds the schema before the api starts;
-tests/e2e/test_roles.py checks in pg_stat_activity that the app connects as app_user.
+tests/e2e/test_roles.py checks in pg_stat_activity that the app connects as its role.
 
 The secrets come from .env.prod with every CHANGE_ME_* placeholder replaced by a random value
 (the app refuses placeholders in production, so the stack would not start with them). The stack

@@ -3,9 +3,14 @@ name becomes the new service's, template-only blocks go, the metadata takes the 
 
 from __future__ import annotations
 
+import subprocess
+import tomllib
 from pathlib import Path
 
-from tools.template.rename import rename
+from tests.services import ROOT
+from tools.template.rename import APP_ROLE, app_role, rename
+
+LINE_LENGTH = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["ruff"]["line-length"]
 
 ANSWERS = {
     "name": "Orders Service",
@@ -139,3 +144,22 @@ def test_a_removed_block_leaves_no_double_blank_line(tmp_path: Path) -> None:
     write(tmp_path, {"run": "lint\n\n# >>> template-only\ncheck\n# <<< template-only\n\ntest\n"})
     rename(tmp_path, **ANSWERS)
     assert (tmp_path / "run").read_text() == "lint\n\ntest\n"
+
+
+# copier.yml caps the slug at 30 characters, so the role grows by at most 26 over `app_user`.
+ROLE_GROWTH = len(app_role("a" * 30)) - len("app_user")
+
+
+def test_every_python_line_naming_the_app_role_has_room_for_a_service_role() -> None:
+    """The renamed line must still pass ruff's line length in every generated service."""
+    tracked = subprocess.run(
+        ["git", "ls-files", "*.py"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    too_long = [
+        f"{path}:{number}"
+        for path in tracked
+        if not path.startswith(("tools/template/", "tests/tooling/template/"))
+        for number, line in enumerate((ROOT / path).read_text().splitlines(), start=1)
+        if APP_ROLE.search(line) and len(line) + ROLE_GROWTH > LINE_LENGTH
+    ]
+    assert too_long == []
