@@ -8,6 +8,7 @@ USER_PROFILE_KEY_PREFIX: Final = "user:"
 USER_SESSIONS_KEY_SUFFIX: Final = ":sessions"
 LOGIN_FAILURES_KEY_PREFIX: Final = "login_failures:"
 OUTBOX_PUBLISHED_KEY_PREFIX: Final = "outbox:published:"
+SEARCH_LIMIT_KEY_PREFIX: Final = "search_limit:"
 
 AUTHORIZATION_HEADER: Final = "Authorization"
 REQUEST_ID_HEADER: Final = "X-Request-ID"

@@ -24,11 +24,12 @@ from app.observability.tracing import (
     record_request_id,
     setup_tracing,
 )
+from app.user.lifespan import COMPONENT as USER
 from app.wiring.lifespan import build_lifespan
 from version import __version__
 
 # What the features keep for the app's life, opened in this order and closed in reverse.
-COMPONENTS = (HEALTH, AUTH, OUTBOX_RELAY)
+COMPONENTS = (HEALTH, AUTH, USER, OUTBOX_RELAY)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -15,18 +15,7 @@ from dataclasses import dataclass
 
 from constants import LOGIN_FAILURES_KEY_PREFIX
 from utils.redis.redis import RedisClient
-
-# KEYS[1] the counter (one key: the script runs on a Redis Cluster too); ARGV[1] the window.
-# Returns the attempts in this window (this one included) and the seconds the window has left.
-COUNT_ATTEMPT_LUA = """
-local attempts = redis.call('INCR', KEYS[1])
-local ttl = redis.call('TTL', KEYS[1])
-if ttl < 0 then
-    redis.call('EXPIRE', KEYS[1], ARGV[1])
-    ttl = tonumber(ARGV[1])
-end
-return {attempts, ttl}
-"""
+from utils.redis.windows import WindowCounter
 
 
 def throttle_key(*, account_id: int | None, folded_username: str, client: str) -> str:
@@ -44,15 +33,13 @@ class LoginThrottle:
     def __init__(self, redis: RedisClient, *, max_failures: int, window_seconds: int) -> None:
         self._redis = redis
         self._max = max_failures
-        self._window = window_seconds
-        self._count = redis.register_script(COUNT_ATTEMPT_LUA)
+        self._attempts = WindowCounter(redis, window_seconds=window_seconds)
 
     async def count_attempt(self, key: str) -> Attempt:
         """Record one attempt; refused when `max_failures` attempts already failed."""
-        attempts, ttl = await self._count(keys=[key], args=[self._window])
-        number = int(attempts)
+        number, left = await self._attempts.count(key)
         if number > self._max:
-            return Attempt(number=number, retry_after=max(int(ttl), 1))
+            return Attempt(number=number, retry_after=left)
         return Attempt(number=number, retry_after=None)
 
     async def reset(self, key: str) -> None:

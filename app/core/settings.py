@@ -102,6 +102,11 @@ class Settings(BaseSettings):
     outbox_relay_enabled: bool = True
     outbox_poll_interval_seconds: float = Field(default=1.0, gt=0)
 
+    # User search (docs/api.md): the work one query may do, and how often one account may ask.
+    search_statement_timeout_ms: int = Field(default=250, ge=1)
+    search_max_per_window: int = Field(default=20, ge=1)
+    search_window_seconds: int = Field(default=10, ge=1)
+
     seed_demo_user: bool = False
     demo_username: str = "demo"
     demo_password: SecretStr = SecretStr("demo-password")

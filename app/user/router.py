@@ -10,9 +10,12 @@ from fastapi import APIRouter, Query
 from app.auth.dependencies import CurrentUser, ProfilesDep
 from app.auth.exceptions import AUTH_ERRORS
 from app.http.errors import COMMON_ERRORS, documented
+from app.http.rate_limit import TooManyRequests
 from app.user import service
+from app.user.dependencies import SearchLimitDep
+from app.user.exceptions import SearchTooBroad
 from app.user.schemas import SearchText, SetNameRequest, UserMatch, UserName
-from app.wiring.dependencies import PoolDep
+from app.wiring.dependencies import PoolDep, SettingsDep
 
 router = APIRouter(tags=["user"], responses=documented(*COMMON_ERRORS, *AUTH_ERRORS))
 
@@ -32,7 +35,7 @@ async def set_name(
 search_router = APIRouter(
     prefix="/users",
     tags=["user"],
-    responses=documented(*COMMON_ERRORS, *AUTH_ERRORS),
+    responses=documented(*COMMON_ERRORS, *AUTH_ERRORS, SearchTooBroad, TooManyRequests),
 )
 
 
@@ -40,7 +43,11 @@ search_router = APIRouter(
 async def search(
     user: CurrentUser,
     pool: PoolDep,
+    settings: SettingsDep,
+    search_limit: SearchLimitDep,
     q: Annotated[SearchText, Query(min_length=1, max_length=100)],
     limit: Annotated[int, Query(ge=1, le=50)] = 10,
 ) -> list[UserMatch]:
-    return await service.search_users(pool=pool, query=q, limit=limit)
+    await search_limit.hit(user.user_id)
+    timeout_ms = settings.search_statement_timeout_ms
+    return await service.search_users(pool=pool, query=q, limit=limit, timeout_ms=timeout_ms)

@@ -19,8 +19,21 @@ def clean_name(value: str) -> str:
     return reject_control_chars(trimmed)
 
 
+# pg_trgm makes trigrams from runs of letters and digits: a query with fewer has too few
+# trigrams for the index to narrow the rows, and every row is scored.
+SEARCH_MIN_WORD_CHARS = 3
+
+
+def require_word_chars(value: str) -> str:
+    if sum(ch.isalnum() for ch in value) < SEARCH_MIN_WORD_CHARS:
+        raise ValueError(f"must contain at least {SEARCH_MIN_WORD_CHARS} letters or digits")
+    return value
+
+
 DisplayName = Annotated[str, Field(max_length=4 * NAME_MAX), AfterValidator(clean_name)]
-SearchText = Annotated[str, AfterValidator(reject_control_chars)]
+SearchText = Annotated[
+    str, AfterValidator(reject_control_chars), AfterValidator(require_word_chars)
+]
 
 
 class SetNameRequest(BaseModel):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncpg
+
 from app.auth.profile_cache import ProfileCache
 from app.auth.sessions import Principal
 from app.observability.tracing import current_traceparent
-from app.user.exceptions import UserGone
+from app.user.exceptions import SearchTooBroad, UserGone
 from app.user.schemas import UserMatch, UserName
 from utils.database.psql import Pool
 
@@ -62,6 +64,16 @@ SELECT username, name, greatest(similarity(name, $1), similarity(username, $1)) 
 """
 
 
-async def search_users(*, pool: Pool, query: str, limit: int) -> list[UserMatch]:
-    rows = await pool.fetch(SEARCH_SQL, query, limit)
+# The search's own time budget, for this transaction only (PgBouncer's transaction mode keeps it).
+SEARCH_TIMEOUT_SQL = "SELECT set_config('statement_timeout', $1, true)"
+
+
+async def search_users(*, pool: Pool, query: str, limit: int, timeout_ms: int) -> list[UserMatch]:
+    """Raises SearchTooBroad when ranking the matches would take longer than `timeout_ms`."""
+    async with pool.acquire() as connection, connection.transaction():
+        await connection.execute(SEARCH_TIMEOUT_SQL, str(timeout_ms))
+        try:
+            rows = await connection.fetch(SEARCH_SQL, query, limit)
+        except asyncpg.QueryCanceledError:
+            raise SearchTooBroad from None
     return [UserMatch(username=r["username"], name=r["name"], score=r["score"]) for r in rows]
