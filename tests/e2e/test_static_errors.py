@@ -1,6 +1,6 @@
-"""Errors nginx makes after a handler already chose a file (issue 23, finding 2): a range past the
-end (416) and a failed precondition (412) are JSON like every other nginx error, never cached,
-with the security headers once."""
+"""Errors nginx makes after a handler already chose a file (issue 23, findings 2 and 4): a range
+past the end (416) and a failed precondition (412) are JSON like every other nginx error, never
+cached, with the security headers once; HTTP/0.9 requests (no headers possible) are refused."""
 
 from __future__ import annotations
 
@@ -8,6 +8,9 @@ import asyncio
 
 import httpx
 import pytest
+
+from tests.e2e.raw import address
+from tests.e2e.target import Target
 
 pytestmark = pytest.mark.e2e
 
@@ -67,3 +70,37 @@ async def test_precondition_errors_on_a_cached_answer_are_json_too(
     response = await http.get("/v1/hello", headers=headers)
     assert response.headers["x-cache-status"] == "HIT"
     assert_json_error(response, status)
+
+
+async def read_all(target: Target, request: bytes, timeout: float = 5.0) -> bytes:
+    reader, writer = await asyncio.open_connection(*address(target.base_url))
+    try:
+        writer.write(request)
+        await writer.drain()
+        return await asyncio.wait_for(reader.read(), timeout)
+    finally:
+        writer.close()
+
+
+@pytest.mark.parametrize("path", ["/", "/health/live", IMAGE, "/nginx/health", "/../etc/passwd"])
+async def test_http_0_9_requests_are_closed_without_an_answer(target: Target, path: str) -> None:
+    """HTTP/0.9 has no status line or headers: nginx would send a bare body without any of the
+    security headers. It closes the connection instead."""
+    assert await read_all(target, f"GET {path}\r\n".encode()) == b""
+
+
+@pytest.mark.parametrize(
+    ("request_line", "status"),
+    [
+        (b"GET /nginx/health HTTP/1.0", 200),
+        (b"GET /../etc/passwd HTTP/1.0", 400),
+        (b"GET /../etc/passwd HTTP/1.1\r\nHost: x", 400),
+    ],
+    ids=["1.0", "1.0-bad-target", "1.1-bad-target"],
+)
+async def test_http_1_requests_still_get_an_answer_with_headers(
+    target: Target, request_line: bytes, status: int
+) -> None:
+    answer = await read_all(target, request_line + b"\r\nConnection: close\r\n\r\n")
+    assert answer.startswith(f"HTTP/1.1 {status} ".encode()), answer[:200]
+    assert b"\r\nX-Frame-Options: DENY\r\n" in answer
