@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shutil
 import signal
 import sys
 import time
@@ -46,9 +47,24 @@ def _say(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
 
+def own_run_dir(parent: Path) -> Path:
+    """parent/run-<pid>: runs at the same time (several terminals, several people in one tree)
+    must not share nginx's config, pid file, temp folders or cache. Folders of runs that ended
+    without removing theirs (killed) are removed; the private services' data in parent/services
+    stays."""
+    folder = parent if parent.is_absolute() else ROOT / parent
+    for old in folder.glob("run-*"):
+        pid = old.name.removeprefix("run-")
+        if pid.isdigit() and int(pid) != os.getpid() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(old, ignore_errors=True)
+    return folder / f"run-{os.getpid()}"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--run-dir", type=Path, default=Path("run/local"), help="config, cache")
+    parser.add_argument(
+        "--run-dir", type=Path, default=Path("run/local"), help="config, cache, private services"
+    )
     run_dir: Path = parser.parse_args().run_dir
     os.environ.setdefault("ENV_FILE", ".env.local")
     settings = load_settings()
@@ -75,7 +91,7 @@ def main() -> int:
             settings,
             services,
             DatabaseUrls(services.database_url, with_port(urls.app, port)),
-            run_dir,
+            own_run_dir(run_dir),
         )
     finally:
         services.stop()
@@ -128,6 +144,7 @@ def _serve(settings: Settings, services: PrivateServices, urls: DatabaseUrls, ru
         for stop_signal in _STOP_SIGNALS:
             signal.signal(stop_signal, signal.SIG_IGN)
         stack.stop()
+        shutil.rmtree(run_dir, ignore_errors=True)  # this run's own folder: config and cache
 
 
 if __name__ == "__main__":

@@ -46,6 +46,8 @@ def throwaway_env(template: Path, http_port: int) -> str:
         # The app's access line (off by default: nginx logs every request) is how
         # tests/e2e/test_replicas.py tells which replica served a request id.
         "ACCESS_LOG": "true",
+        # Its own api network: a `make dev` or `make prod` stack may hold the default one.
+        "API_NETWORK_PREFIX": "10.231.81",
     }
     return text + "".join(f"{name}={value}\n" for name, value in extra.items())
 

@@ -28,6 +28,8 @@ class EchoHandler(BaseHTTPRequestHandler):
                 "request_id": self.headers.get(REQUEST_ID_HEADER),
                 # The trace context nginx passed on (W3C), so a test can follow a trace here.
                 "traceparent": self.headers.get("traceparent"),
+                # Every header as received (repeats kept): what the gateway passed on.
+                "headers": [[name.lower(), value] for name, value in self.headers.items()],
             }
         ).encode()
         self.send_response(200)
