@@ -4,6 +4,7 @@ taken address that is not revealed, the switch and the per-address limit."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -67,7 +68,7 @@ async def test_signup_stores_the_address_trimmed_and_in_lower_case(
 
 
 # Spellings of a taken name: PostgreSQL's lower() decides, as it does for login (FIND_USER_SQL).
-SPELLINGS = {
+SPELLINGS: dict[str, Callable[[str], str]] = {
     "upper-case": str.upper,
     "dotted-capital-i": lambda name: name.replace("i", "\u0130"),
     "kelvin-sign": lambda name: name.replace("k", "\u212a"),

@@ -74,7 +74,7 @@ class _Handler:
         self._catcher = catcher
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        message = cast(EmailMessage, message_from_bytes(envelope.content, policy=policy.default))
+        message = message_from_bytes(envelope.content, policy=policy.default)
         self._catcher.keep(Mail(tuple(envelope.rcpt_tos), message), bytes(envelope.content))
         return "250 Message accepted for delivery"
 
