@@ -60,10 +60,11 @@ async def client(accounts_app: RunningApp) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def next_mail(mail: MailCatcher, recipient: str, *, seen: int = 0, subject: str = "") -> Mail:
-    """The first mail to `recipient` after the `seen` ones, waiting for the sender."""
+    """The first mail to `recipient` whose subject has `subject`, after `seen` such mails;
+    waits for the sender."""
     deadline = asyncio.get_running_loop().time() + MAIL_WAIT_SECONDS
     while True:
-        fresh = [m for m in mail.to(recipient)[seen:] if subject in m.subject]
+        fresh = [m for m in mail.to(recipient) if subject in m.subject][seen:]
         if fresh:
             return fresh[0]
         if asyncio.get_running_loop().time() > deadline:
