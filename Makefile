@@ -85,9 +85,9 @@ chaos: install ## Faults under load (Redis/PostgreSQL stopped, worker SIGKILL, A
 chaos-overload: install ## 1,024 wrk connections on /getName for 60 s, pool shedding, slowloris: results/overload-*.json (~2 min)
 	$(RUN) python -m tools.chaos --overload $(ARGS)
 
-create-user: install ## Create a user: make create-user USERNAME=alice [NAME="Alice A."]
-	@test -n "$(USERNAME)" || { echo "usage: make create-user USERNAME=name [NAME=...]"; exit 2; }
-	ENV_FILE=$${ENV_FILE:-.env.local} $(RUN) python -m app.cli create-user "$(USERNAME)" $(if $(NAME),--name "$(NAME)")
+create-user: install ## Create a user: make create-user USERNAME=alice [NAME="Alice A."] [ADMIN=1]
+	@test -n "$(USERNAME)" || { echo "usage: make create-user USERNAME=name [NAME=...] [ADMIN=1]"; exit 2; }
+	ENV_FILE=$${ENV_FILE:-.env.local} $(RUN) python -m app.cli create-user "$(USERNAME)" $(if $(NAME),--name "$(NAME)") $(if $(ADMIN),--admin)
 
 clean: ## Remove caches, run/ and results of local runs
 	rm -rf .mypy_cache .ruff_cache .pytest_cache run
