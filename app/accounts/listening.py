@@ -63,6 +63,8 @@ class ListeningWorker(ABC):
                 delay = self._next_delay()
                 if isinstance(exc, POSTGRES_UNAVAILABLE + REDIS_UNAVAILABLE):
                     logger.warning("%s: %s; retrying in %.1fs", self.channel, exc, delay)
+                elif isinstance(exc, asyncpg.UndefinedTableError):  # migrations not run yet
+                    logger.warning("%s: %s (migrate); retrying in %.1fs", self.channel, exc, delay)
                 else:
                     logger.exception("%s failed; retrying in %.1fs", self.channel, delay)
                 await asyncio.sleep(delay)
@@ -92,9 +94,14 @@ class ListeningWorker(ABC):
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._config.poll_seconds)
         finally:
+            # Nothing to hand over (no lock, LISTEN ends with the session): a short polite
+            # close, so the app's shutdown never waits on it.
             try:
-                await asyncio.wait_for(conn.close(), timeout=2)
-            except Exception:  # a dead connection cannot close politely
+                await conn.close(timeout=0.5)
+            except asyncio.CancelledError:
+                conn.terminate()
+                raise
+            except Exception:  # dead or slow: drop it
                 conn.terminate()
 
     def _on_notify(self, conn: object, pid: int, channel: str, payload: object) -> None:

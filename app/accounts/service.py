@@ -5,6 +5,7 @@ announces are one statement (the mail row commits or rolls back with it)."""
 from __future__ import annotations
 
 import asyncpg
+from fastapi.exceptions import RequestValidationError
 
 from app.accounts.exceptions import (
     AccountNotFound,
@@ -79,6 +80,12 @@ async def signup(
         ):
             raise UsernameTaken from None
         await pool.execute(SIGNUP_ATTEMPT_SQL, request.email)
+    except asyncpg.CheckViolationError:
+        # The schema's checks mirror the request model's; a gap between the two is still the
+        # input's fault, never a 500.
+        raise RequestValidationError(
+            [{"loc": ("body",), "msg": "Value refused by the database", "type": "value_error"}]
+        ) from None
     return created
 
 
