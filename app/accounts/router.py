@@ -18,6 +18,7 @@ from app.accounts.exceptions import (
     WeakPassword,
     WrongPassword,
 )
+from app.accounts.routing import SharedPathRoute
 from app.accounts.schemas import (
     Accepted,
     Account,
@@ -37,7 +38,7 @@ from app.http.cache_control import NO_STORE
 from app.http.errors import COMMON_ERRORS, documented
 from app.wiring.dependencies import PoolDep, SettingsDep
 
-router = APIRouter(prefix="/accounts", tags=["accounts"])
+router = APIRouter(prefix="/accounts", tags=["accounts"], route_class=SharedPathRoute)
 
 NO_CONTENT = status.HTTP_204_NO_CONTENT
 RESET_ACCEPTED = Accepted(detail="If an account has this address, a reset link is on its way to it")

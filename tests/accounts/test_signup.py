@@ -177,3 +177,12 @@ async def test_signup_writes_an_account_created_event(
         account.username,
     )
     assert payload == account.username
+
+
+async def test_a_method_the_path_lacks_is_405_naming_every_method_it_has(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.request("OPTIONS", "/v1/accounts/me")
+    assert response.status_code == 405
+    assert set(response.headers["Allow"].split(", ")) == {"GET", "DELETE"}
+    assert response.json() == {"detail": "Method Not Allowed"}
