@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
 
-from tests.e2e.conftest import CLIENT_TIMEOUT, Account, login, start_stack
+from tests.e2e.conftest import CLIENT_TIMEOUT, Account, login, stack_env
+from tests.e2e.conftest import _run_dir as run_dir
 from tests.e2e.target import BASE_URL
+from tests.services import TestDatabase, TestRedis
 from tools.devstack.mail_catcher import Mail, MailCatcher
+from tools.devstack.processes import free_port
 from tools.devstack.stack import LocalStack
 
 pytestmark = pytest.mark.e2e
@@ -32,21 +35,36 @@ def mail() -> Iterator[MailCatcher]:
 
 
 @pytest.fixture(scope="module")
-def accounts_stack(request: pytest.FixtureRequest, mail: MailCatcher) -> Iterator[LocalStack]:
+async def accounts_stack(
+    request: pytest.FixtureRequest, mail: MailCatcher, redis_db: TestRedis
+) -> AsyncIterator[LocalStack]:
+    """A stack on a database of its own: every sender of the session's database (the
+    in-process app of tests/accounts/ too) would take this stack's mail to its own listener."""
     if BASE_URL:
         pytest.skip("needs the local stack, whose mail it reads (E2E_BASE_URL is deployed)")
-    stack = start_stack(
-        request,
-        "accounts",
+    database = await TestDatabase.create()
+    env = stack_env(
+        database,
+        redis_db,
         MAIL_SENDER_ENABLED="true",
         SMTP_HOST=mail.host,
         SMTP_PORT=str(mail.port),
         MAIL_POLL_INTERVAL_SECONDS="1",
     )
+    stack = LocalStack(
+        env=env,
+        http_port=free_port(),
+        api_port=free_port(),
+        echo_port=free_port(),
+        workers=2,
+        run_dir=run_dir("accounts"),
+    )
     try:
+        await asyncio.to_thread(stack.start)
         yield stack
     finally:
-        stack.stop()
+        await asyncio.to_thread(stack.stop)
+        await database.drop()
 
 
 async def next_mail(mail: MailCatcher, recipient: str, subject: str) -> Mail:
