@@ -89,9 +89,9 @@ release: ## Set the version everywhere, commit and tag it: make release VERSION=
 	@test -n "$(VERSION)" || { echo "usage: make release VERSION=MAJOR.MINOR.PATCH"; exit 2; }
 	$(RUN) python -m tools.release "$(VERSION)"
 
-create-user: install ## Create a user: make create-user USERNAME=alice [NAME="Alice A."]
-	@test -n "$(USERNAME)" || { echo "usage: make create-user USERNAME=name [NAME=...]"; exit 2; }
-	ENV_FILE=$${ENV_FILE:-.env.local} $(RUN) python -m app.cli create-user "$(USERNAME)" $(if $(NAME),--name "$(NAME)")
+create-user: install ## Create a user: make create-user USERNAME=alice [NAME="Alice A."] [ADMIN=1]
+	@test -n "$(USERNAME)" || { echo "usage: make create-user USERNAME=name [NAME=...] [ADMIN=1]"; exit 2; }
+	ENV_FILE=$${ENV_FILE:-.env.local} $(RUN) python -m app.cli create-user "$(USERNAME)" $(if $(NAME),--name "$(NAME)") $(if $(ADMIN),--admin)
 
 clean: ## Remove caches, run/ and results of local runs
 	rm -rf .mypy_cache .ruff_cache .pytest_cache run

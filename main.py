@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 
+from app.accounts.lifespan import COMPONENT as ACCOUNTS
+from app.accounts.lifespan import MAIL_COMPONENT as MAIL_SENDER
 from app.api import ROUTERS
 from app.auth.lifespan import COMPONENT as AUTH
 from app.core.logging_config import configure_logging
@@ -29,7 +31,7 @@ from app.wiring.lifespan import build_lifespan
 from version import __version__
 
 # What the features keep for the app's life, opened in this order and closed in reverse.
-COMPONENTS = (HEALTH, AUTH, USER, OUTBOX_RELAY)
+COMPONENTS = (HEALTH, AUTH, USER, ACCOUNTS, OUTBOX_RELAY, MAIL_SENDER)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -41,7 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         setup_tracing(settings)
     docs = settings.show_docs
     app = FastAPI(
-        title="FastAPI service template",
+        title=settings.service_name,
         version=__version__,
         lifespan=build_lifespan(settings, COMPONENTS),
         middleware=middleware_stack(

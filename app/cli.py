@@ -1,4 +1,4 @@
-"""Operator commands: `python -m app.cli create-user USERNAME [--name NAME]`.
+"""Operator commands: `python -m app.cli create-user USERNAME [--name NAME] [--admin]`.
 
 The password is read from a prompt, or from stdin when stdin is not a terminal; never from
 argv, where it would land in shell history and `ps`.
@@ -13,6 +13,7 @@ import sys
 
 from pydantic import ValidationError
 
+from app.accounts.cli import register as register_account_commands
 from app.auth.accounts import create_user
 from app.auth.exceptions import DuplicateUser
 from app.auth.passwords import PasswordHasherService
@@ -33,7 +34,7 @@ def read_password() -> str:
     return sys.stdin.readline().rstrip("\r\n")
 
 
-async def _create_user(username: str, password: str, name: str) -> int:
+async def _create_user(username: str, password: str, name: str, role: str = "user") -> int:
     settings = get_settings()
     pool = await open_pool(settings)
     try:
@@ -43,6 +44,7 @@ async def _create_user(username: str, password: str, name: str) -> int:
             username=username,
             password=password,
             name=name,
+            role=role,
         )
     finally:
         await close_pool(pool)
@@ -70,11 +72,12 @@ def create_user_command(args: argparse.Namespace) -> int:
         print(f"error: invalid name: {exc}", file=sys.stderr)
         return 1
     try:
-        user_id = asyncio.run(_create_user(args.username, password, name))
+        role = "admin" if args.admin else "user"
+        user_id = asyncio.run(_create_user(args.username, password, name, role))
     except DuplicateUser:
         print(f"error: user {args.username!r} already exists", file=sys.stderr)
         return 1
-    print(f"created user {args.username!r} (id {user_id})")
+    print(f"created {'admin' if args.admin else 'user'} {args.username!r} (id {user_id})")
     return 0
 
 
@@ -84,8 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
     create = commands.add_parser("create-user", help="create a user (password from prompt/stdin)")
     create.add_argument("username")
     create.add_argument("--name", default="", help="display name")
+    create.add_argument("--admin", action="store_true", help="give the account the admin role")
     create.set_defaults(handler=create_user_command)
     register_event_commands(commands)
+    register_account_commands(commands)
     return parser
 
 

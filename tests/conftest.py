@@ -128,6 +128,7 @@ def make_settings(database: TestDatabase, redis_db: TestRedis, **overrides: obje
         "access_log": False,
         "seed_demo_user": False,
         "outbox_relay_enabled": False,
+        "mail_sender_enabled": False,  # tests/accounts/ start a sender with an SMTP listener
         "redis_cluster": redis_db.cluster,
     }
     if database.direct_url is not None:

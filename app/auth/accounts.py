@@ -1,4 +1,4 @@
-"""Creating accounts (CLI, demo seed, tests). The API itself has no sign-up endpoint."""
+"""Creating accounts (CLI, demo seed, tests). Sign-up through the API is app/accounts/."""
 
 from __future__ import annotations
 
@@ -9,16 +9,22 @@ from app.auth.passwords import PasswordHasherService
 from utils.database.psql import Pool
 
 CREATE_USER_SQL = """
-INSERT INTO users (username, password_hash, name) VALUES ($1, $2, $3) RETURNING id
+INSERT INTO users (username, password_hash, name, role) VALUES ($1, $2, $3, $4) RETURNING id
 """
 
 
 async def create_user(
-    *, pool: Pool, hasher: PasswordHasherService, username: str, password: str, name: str = ""
+    *,
+    pool: Pool,
+    hasher: PasswordHasherService,
+    username: str,
+    password: str,
+    name: str = "",
+    role: str = "user",
 ) -> int:
     password_hash = await hasher.hash(password)
     try:
-        user_id: int = await pool.fetchval(CREATE_USER_SQL, username, password_hash, name)
+        user_id: int = await pool.fetchval(CREATE_USER_SQL, username, password_hash, name, role)
     except asyncpg.UniqueViolationError:
         raise DuplicateUser(username) from None
     return user_id

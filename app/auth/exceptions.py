@@ -39,6 +39,27 @@ class InvalidCredentials(Unauthorized):
     description = "Wrong username or password"
 
 
+class AccountDisabled(AppError):
+    # Said only after the password was right: it tells nothing to someone guessing.
+    status_code = 403
+    default_detail = "This account is disabled"
+    description = "The password was right but an administrator disabled the account"
+
+
+class EmailNotVerified(AppError):
+    status_code = 403
+    default_detail = "Verify your email address first (POST /v1/accounts/verify)"
+    description = (
+        "The password was right but EMAIL_VERIFICATION_REQUIRED and the address is unverified"
+    )
+
+
+class Forbidden(AppError):
+    status_code = 403
+    default_detail = "Not allowed for your role"
+    description = "The caller's role may not use this endpoint"
+
+
 class LoginThrottled(AppError):
     status_code = 429
     default_detail = "Too many failed login attempts; retry later"

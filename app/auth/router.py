@@ -12,7 +12,14 @@ from pydantic import ValidationError
 
 from app.auth import service
 from app.auth.dependencies import AuthStateDep, CurrentUser, SessionsDep
-from app.auth.exceptions import AUTH_ERRORS, HasherBusy, InvalidCredentials, LoginThrottled
+from app.auth.exceptions import (
+    AUTH_ERRORS,
+    AccountDisabled,
+    EmailNotVerified,
+    HasherBusy,
+    InvalidCredentials,
+    LoginThrottled,
+)
 from app.auth.schemas import LoginRequest, TokenResponse
 from app.http.cache_control import NO_STORE
 from app.http.errors import COMMON_ERRORS, documented
@@ -47,7 +54,14 @@ async def read_credentials(request: Request) -> LoginRequest:
 @router.post(
     "/login",
     response_model=TokenResponse,
-    responses=documented(*COMMON_ERRORS, InvalidCredentials, LoginThrottled, HasherBusy),
+    responses=documented(
+        *COMMON_ERRORS,
+        InvalidCredentials,
+        AccountDisabled,
+        EmailNotVerified,
+        LoginThrottled,
+        HasherBusy,
+    ),
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -71,6 +85,7 @@ async def login(
         credentials=credentials,
         client=request.client.host if request.client else "unknown",
         client_gone=request.is_disconnected,
+        require_verified_email=settings.email_verification_required,
     )
     lifetime = min(settings.session_ttl_seconds, settings.session_max_lifetime_seconds)
     return JSONResponse(

@@ -12,12 +12,16 @@ USERNAME_MAX = 64
 PASSWORD_MAX = 1024
 
 
+# Login's rules; sign-up takes the same (app/accounts/schemas.py).
+Username = Annotated[
+    str,
+    Field(min_length=1, max_length=USERNAME_MAX, pattern=r"^[^\s\x00-\x1f\x7f-\x9f]+$"),
+    AfterValidator(reject_control_chars),
+]
+
+
 class LoginRequest(BaseModel):
-    username: Annotated[
-        str,
-        Field(min_length=1, max_length=USERNAME_MAX, pattern=r"^[^\s\x00-\x1f\x7f-\x9f]+$"),
-        AfterValidator(reject_control_chars),
-    ]
+    username: Username
     password: Annotated[
         str, Field(min_length=1, max_length=PASSWORD_MAX), AfterValidator(require_utf8)
     ]

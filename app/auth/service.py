@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import asyncpg
 
-from app.auth.exceptions import InvalidCredentials, LoginThrottled
+from app.auth.exceptions import (
+    AccountDisabled,
+    EmailNotVerified,
+    InvalidCredentials,
+    LoginThrottled,
+)
 from app.auth.lifespan import AuthState
 from app.auth.passwords import ClientGone
 from app.auth.schemas import LoginRequest
@@ -17,17 +22,19 @@ from utils.database.psql import Pool
 # Always one row: the account (if any) and PostgreSQL's own folding of the name, so the throttle
 # key and the lookup can never disagree on which spellings are the same user.
 FIND_USER_SQL = """
-SELECT q.folded, u.id, u.password_hash
+SELECT q.folded, u.id, u.password_hash, u.disabled_at IS NOT NULL AS disabled,
+       u.email IS NOT NULL AND u.email_verified_at IS NULL AS unverified
   FROM (SELECT lower($1::text) AS folded) AS q
   LEFT JOIN users u ON lower(u.username) = q.folded
 """
 
-# One statement, so the login stamp, an upgraded hash and the outbox event commit together.
+# One statement, so the login stamp, an upgraded hash and the outbox event commit together. No
+# row: the account was deleted or disabled since it was read, and the new session must go.
 RECORD_LOGIN_SQL = """
 WITH u AS (
     UPDATE users
        SET last_login_at = now(), password_hash = coalesce($2, password_hash)
-     WHERE id = $1
+     WHERE id = $1 AND disabled_at IS NULL
  RETURNING id, username
 )
 INSERT INTO outbox (event_type, aggregate_id, payload, traceparent)
@@ -43,8 +50,10 @@ async def login(
     credentials: LoginRequest,
     client: str,
     client_gone: ClientGone | None = None,
+    require_verified_email: bool = False,
 ) -> str:
-    """Return a new session token, or raise InvalidCredentials / LoginThrottled / HasherBusy."""
+    """Return a new session token, or raise InvalidCredentials / LoginThrottled / HasherBusy, or
+    (right password only) AccountDisabled / EmailNotVerified."""
     hasher, sessions, throttle = auth.hasher, auth.sessions, auth.throttle
     username, password = credentials.username, credentials.password
     hasher.shed_if_busy()  # overload: refuse before any round trip (passwords.py)
@@ -61,14 +70,24 @@ async def login(
     if row["id"] is None or stored_hash is None or not valid:
         record_login("invalid")
         raise InvalidCredentials
+    if row["disabled"]:
+        record_login("invalid")
+        raise AccountDisabled
+    if require_verified_email and row["unverified"]:
+        record_login("invalid")
+        raise EmailNotVerified
     new_hash = await hasher.hash(password) if hasher.needs_rehash(stored_hash) else None
     token = await sessions.create(row["id"])
     try:
-        await pool.execute(RECORD_LOGIN_SQL, row["id"], new_hash, current_traceparent())
+        recorded = await pool.execute(RECORD_LOGIN_SQL, row["id"], new_hash, current_traceparent())
     except BaseException:
         # No event may describe a login that the client never got: drop the session again.
         await sessions.revoke(token=token, user_id=row["id"])
         raise
+    if recorded.endswith(" 0"):  # deleted or disabled meanwhile: no session outlives that
+        await sessions.revoke(token=token, user_id=row["id"])
+        record_login("invalid")
+        raise InvalidCredentials
     await throttle.reset(key)
     record_login("success")
     return token

@@ -48,8 +48,8 @@ redis.call('SET', KEYS[2], deadline, 'EX', ttl)
 _RENEW_INDEX_READ_PROFILE = """
 redis.call('ZADD', index, now + ttl, ARGV[3])
 redis.call('EXPIRE', index, ARGV[1])
-local profile = redis.call('HMGET', profile_key, 'username', 'name')
-return {uid, profile[1], profile[2]}
+local profile = redis.call('HMGET', profile_key, 'username', 'name', 'role')
+return {uid, profile[1], profile[2], profile[3]}
 """
 
 # Standalone: KEYS[1] session key, KEYS[2] its deadline key; ARGV: ttl, now, token, max
@@ -84,6 +84,7 @@ class Principal:
     token: str
     username: str | None = None
     name: str | None = None
+    role: str | None = None  # None: not cached (the database knows)
 
 
 def session_key(token: str) -> str:
@@ -155,8 +156,8 @@ class SessionStore:
             )
         if not result:
             return None
-        user_id, username, name = result
-        return Principal(user_id=int(user_id), token=token, username=username, name=name)
+        user_id, username, name, role = result
+        return Principal(user_id=int(user_id), token=token, username=username, name=name, role=role)
 
     async def revoke(self, *, token: str, user_id: int) -> None:
         async with self._redis.pipeline(transaction=False) as pipe:
@@ -166,12 +167,13 @@ class SessionStore:
             deleted, _, _ = await pipe.execute()
         SESSIONS_REVOKED.inc(int(deleted))
 
-    async def revoke_all(self, user_id: int) -> int:
-        """Delete every session of the user. The sessions go first and their index entries
-        after, so a failure half way leaves the index able to find them on a retry; a login
-        that races with this keeps its new session."""
+    async def revoke_all(self, user_id: int, *, keep: str | None = None) -> int:
+        """Delete every session of the user but `keep` (the caller's, after a password change).
+        The sessions go first and their index entries after, so a failure half way leaves the
+        index able to find them on a retry; a login that races with this keeps its new session."""
         index = sessions_index_key(user_id)
         tokens = cast(list[str], await self._redis.zrange(index, 0, -1))  # decoded
+        tokens = [token for token in tokens if token != keep]
         if not tokens:
             return 0
         # One DEL per key: on a cluster the sessions live in many slots.

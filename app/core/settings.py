@@ -141,6 +141,27 @@ class Settings(BaseSettings):
     ] = "parentbased_always_on"
     otel_traces_sampler_arg: float = Field(default=1.0, ge=0, le=1)
 
+    # Accounts people run themselves (docs/configuration.md, "Accounts") -----------------------
+    # The service's name as people read it: mail subjects and bodies.
+    service_name: str = "FastAPI service template"
+    signup_enabled: bool = True
+    # true: an account with an unverified email cannot log in (403 until verified).
+    email_verification_required: bool = False
+    # OWASP ASVS V2.1.1: 12 by default; 8 is the least ASVS allows at all.
+    password_min_length: int = Field(default=12, ge=8, le=128)
+    # Links in mails: a page there reads the token from the fragment and posts it to the API.
+    public_base_url: str = "http://localhost:8080"
+    # Send queued mail from each worker's lifespan (off: run `python -m app.cli send-mail`).
+    mail_sender_enabled: bool = True
+    mail_from: str = "no-reply@localhost"
+    mail_poll_interval_seconds: float = Field(default=5.0, gt=0)
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=1025, ge=1, le=65535)
+    smtp_security: Literal["none", "starttls", "tls"] = "none"
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0)
+
     @model_validator(mode="before")
     @classmethod
     def _split_origins(cls, data: object) -> object:

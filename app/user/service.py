@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import asyncpg
 
 from app.auth.profile_cache import ProfileCache
@@ -11,7 +13,7 @@ from app.user.exceptions import SearchTooBroad, UserGone
 from app.user.schemas import UserMatch, UserName
 from utils.database.psql import Pool
 
-GET_NAME_SQL = "SELECT username, name, version FROM users WHERE id = $1"
+GET_NAME_SQL = "SELECT username, name, role, version FROM users WHERE id = $1"
 
 # One statement: the change and its outbox event commit or roll back together. The old name is
 # read under the row lock so the event names exactly the value this write replaced.
@@ -28,20 +30,37 @@ WITH old AS (
            jsonb_build_object('user_id', id, 'old_name', old_name, 'new_name', name), $3
       FROM changed WHERE old_name IS DISTINCT FROM name
 )
-SELECT username, name, version FROM changed
+SELECT c.username, c.name, c.version, u.role FROM changed c JOIN users u USING (id)
 """
 
 
-async def get_name(*, pool: Pool, profiles: ProfileCache, user: Principal) -> UserName:
-    if user.username is not None and user.name is not None:
-        return UserName(username=user.username, name=user.name)
+@dataclass(frozen=True, slots=True)
+class Profile:
+    username: str
+    name: str
+    role: str
+
+
+async def get_profile(*, pool: Pool, profiles: ProfileCache, user: Principal) -> Profile:
+    """From the session's cached profile when warm; else the row, which warms the cache."""
+    if user.username is not None and user.name is not None and user.role is not None:
+        return Profile(username=user.username, name=user.name, role=user.role)
     row = await pool.fetchrow(GET_NAME_SQL, user.user_id)
     if row is None:
         raise UserGone
     await profiles.store(
-        user_id=user.user_id, version=row["version"], username=row["username"], name=row["name"]
+        user_id=user.user_id,
+        version=row["version"],
+        username=row["username"],
+        name=row["name"],
+        role=row["role"],
     )
-    return UserName(username=row["username"], name=row["name"])
+    return Profile(username=row["username"], name=row["name"], role=row["role"])
+
+
+async def get_name(*, pool: Pool, profiles: ProfileCache, user: Principal) -> UserName:
+    profile = await get_profile(pool=pool, profiles=profiles, user=user)
+    return UserName(username=profile.username, name=profile.name)
 
 
 async def set_name(*, pool: Pool, profiles: ProfileCache, user: Principal, name: str) -> UserName:
@@ -49,7 +68,11 @@ async def set_name(*, pool: Pool, profiles: ProfileCache, user: Principal, name:
     if row is None:
         raise UserGone
     await profiles.store(
-        user_id=user.user_id, version=row["version"], username=row["username"], name=row["name"]
+        user_id=user.user_id,
+        version=row["version"],
+        username=row["username"],
+        name=row["name"],
+        role=row["role"],
     )
     return UserName(username=row["username"], name=row["name"])
 

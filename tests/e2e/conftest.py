@@ -40,6 +40,10 @@ def stack_env(database: TestDatabase, redis_db: TestRedis, **extra: str) -> dict
         # The stack's outbox relay publishes to a stream of its own: concurrent sessions (and
         # the event tests) share the Redis DB index.
         "EVENTS_STREAM": f"events:e2e:{secrets.token_hex(4)}",
+        # A stack's mail senders would take the queued mail of every app on the database (the
+        # in-process one of tests/accounts/ too) to an SMTP server nobody reads: off, except in
+        # tests/e2e/test_accounts.py (a database of its own, and its own listener).
+        "MAIL_SENDER_ENABLED": "false",
         **extra,
     }
 

@@ -3,7 +3,9 @@
 Settings come from ENV_FILE (default `.env.local`) with real environment variables winning, as
 in the app. First the pending migrations run as the schema owner (DATABASE_OWNER_URL; the
 database is created when missing, `make migrate`); then the app connects as the app role
-(DATABASE_URL) and seeds the demo user (SEED_DEMO_USER). Ctrl-C, SIGTERM
+(DATABASE_URL) and seeds the demo user (SEED_DEMO_USER). The app's mail goes to a local SMTP
+catcher (tools/devstack/mail_catcher.py): each message is kept under run/mail/ and its link
+printed in one line; nothing leaves the machine. Ctrl-C, SIGTERM
 or SIGHUP (its terminal closed) stops nginx, then gunicorn (graceful), then the echo service;
 if the runner is killed outright, the kernel sends them SIGTERM (docs/development.md).
 """
@@ -22,6 +24,7 @@ from types import FrameType
 from urllib.parse import urlsplit
 
 from app.core.settings import Settings, load_settings
+from tools.devstack.mail_catcher import MailCatcher
 from tools.devstack.migrate import DatabaseUrls, database_urls, run_migrations
 from tools.devstack.nginx import ROOT
 from tools.devstack.private import PrivateServices, start_missing, with_port
@@ -105,11 +108,17 @@ def _serve(settings: Settings, services: PrivateServices, urls: DatabaseUrls, ru
         )
         return 1
     echo_port = int(os.environ.get("ECHO_PORT", "9000"))
+    mail = MailCatcher(
+        folder=ROOT / run_dir.parent / "mail", announce=lambda message: _say(message.summary())
+    ).start()
     stack = LocalStack(
         env={
             "GATEWAY_SECRET": settings.gateway_secret.get_secret_value(),
             "DATABASE_URL": urls.app,
             "REDIS_URL": services.redis_url,
+            "SMTP_HOST": mail.host,
+            "SMTP_PORT": str(mail.port),
+            "SMTP_SECURITY": "none",
         },
         http_port=settings.http_port,
         api_port=settings.api_port,
@@ -126,6 +135,7 @@ def _serve(settings: Settings, services: PrivateServices, urls: DatabaseUrls, ru
             f"\n  API through nginx: {stack.base_url}  (docs: {stack.base_url}/docs)\n"
             f"  gunicorn directly: {stack.api_url}\n"
             f"  echo behind the gateway: {stack.base_url}/services/echo/\n"
+            f"  mail: kept in run/mail/, each announced here with its link\n"
             "  Ctrl-C stops everything.\n",
             flush=True,
         )
@@ -144,6 +154,7 @@ def _serve(settings: Settings, services: PrivateServices, urls: DatabaseUrls, ru
         for stop_signal in _STOP_SIGNALS:
             signal.signal(stop_signal, signal.SIG_IGN)
         stack.stop()
+        mail.stop()
         shutil.rmtree(run_dir, ignore_errors=True)  # this run's own folder: config and cache
 
 
