@@ -18,7 +18,9 @@ from tools.bench.seed import SeedError
 from tools.bench.wrk import WrkMissing
 
 ROOT = Path(__file__).resolve().parents[2]
-SMOKE = {"duration_s": 3.0, "runs": 1, "connections": (4,), "users": 200, "verify_rounds": 5}
+SMOKE = {"runs": 1, "connections": (4,), "users": 200, "verify_rounds": 5}
+SMOKE_DURATION_S = 3.0  # unless --duration is given
+DURATION_S = 10.0
 
 
 def _compare(value: str) -> tuple[str, str]:
@@ -60,7 +62,7 @@ def parser() -> argparse.ArgumentParser:
         prog="python -m tools.bench",
         description="Benchmark the real stack (nginx -> gunicorn -> PostgreSQL/Redis) with wrk.",
     )
-    p.add_argument("--duration", type=float, default=10.0, help="seconds per run (10)")
+    p.add_argument("--duration", type=float, default=None, help="seconds per run (10; --smoke: 3)")
     p.add_argument("--runs", type=int, default=3, help="runs per case; the median is kept (3)")
     p.add_argument(
         "--connections",
@@ -90,7 +92,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--smoke",
         action="store_true",
-        help="3 s, 1 run, 4 connections, no long checks; non-zero exit on any error",
+        help="3 s (or --duration), 1 run, 4 connections, no long checks; non-zero exit on any "
+        "error",
     )
     p.add_argument(
         "--env",
@@ -149,7 +152,7 @@ def parser() -> argparse.ArgumentParser:
 
 def options(args: argparse.Namespace, stamp: str) -> Options:
     opts = Options(
-        duration_s=args.duration,
+        duration_s=args.duration or (SMOKE_DURATION_S if args.smoke else DURATION_S),
         runs=args.runs,
         connections=args.connections,
         cases=args.cases,

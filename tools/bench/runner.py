@@ -322,14 +322,16 @@ class Bench:
         wrk.wrk_path()
         self.run_dir.mkdir(parents=True, exist_ok=True)
         settings = Settings.model_validate({})
-        self.log("measuring one argon2id verification")
-        verify = argon2_verify_ms(settings, rounds=opts.verify_rounds)
         compare = dict(opts.compare)
         if opts.pgbouncer:
             compare[PGBOUNCER] = ""  # its URL once started
         cases = select(list(opts.cases) if opts.cases else None, compare)
         with contextlib.ExitStack() as cleanup:
-            db, redis = self.prepare(cleanup)
+            # The Redis index first: it is claimed the moment it is found empty.
+            redis = self.claim_redis(cleanup)
+            self.log("measuring one argon2id verification")
+            verify = argon2_verify_ms(settings, rounds=opts.verify_rounds)
+            db = self.scratch_database(cleanup, redis)
             seeded = asyncio.run(
                 seed(
                     db=db,
@@ -403,13 +405,18 @@ class Bench:
             self.log("stopping the stack and removing the scratch database and keys")
         return run
 
-    def prepare(self, cleanup: contextlib.ExitStack) -> tuple[ScratchDatabase, ScratchRedis]:
+    def claim_redis(self, cleanup: contextlib.ExitStack) -> ScratchRedis:
         redis = asyncio.run(ScratchRedis.open(self.opts.redis_url))
         cleanup.callback(lambda: asyncio.run(redis.remove_keys()))
+        return redis
+
+    def scratch_database(
+        self, cleanup: contextlib.ExitStack, redis: ScratchRedis
+    ) -> ScratchDatabase:
         db = asyncio.run(ScratchDatabase.create(self.opts.admin_database_url))
         cleanup.callback(lambda: asyncio.run(db.drop()))
         self.log(f"scratch database {db.name}, Redis {redis.url}")
-        return db, redis
+        return db
 
     def start_stack(
         self, cleanup: contextlib.ExitStack, env: dict[str, str], cases: list[Case]

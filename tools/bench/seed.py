@@ -24,6 +24,8 @@ from tools.devstack.schema import migrate
 
 SEED_PASSWORD = "bench-password-0123"  # noqa: S105 (a throwaway password of seeded users)
 BATCH = 500
+# Written first into the run's Redis index (and removed with every other key at the end).
+CLAIM_KEY = "bench:claim"
 
 
 class SeedError(RuntimeError):
@@ -82,9 +84,17 @@ class ScratchRedis:
 
     @classmethod
     async def open(cls, url: str) -> ScratchRedis:
+        """The index at `url`, empty, claimed at once with a key of the run's: whoever looks
+        for a free index (test sessions do) sees it taken from now on."""
         client = aioredis.from_url(url, socket_timeout=5)
+        claim = secrets.token_hex(8)
         try:
             size = await client.dbsize()
+            if not size:
+                await client.set(CLAIM_KEY, claim, nx=True)
+                size = await client.dbsize() - 1  # somebody else's keys written meanwhile
+                if size and await client.get(CLAIM_KEY) == claim.encode():
+                    await client.delete(CLAIM_KEY)
         except (OSError, aioredis.RedisError) as exc:
             raise SeedError(f"Redis is not reachable at {url}: {exc}") from None
         finally:
