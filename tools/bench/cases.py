@@ -69,6 +69,15 @@ CASES: tuple[Case, ...] = (
         sheds=True,
     ),
     Case(
+        "getName-direct",
+        DIRECT,
+        "/getName",
+        "get_name.lua",
+        "GET /getName straight to gunicorn, a different session each request",
+        data="tokens",
+        sheds=True,
+    ),
+    Case(
         "login",
         NGINX,
         "/login",
@@ -106,6 +115,14 @@ CASES: tuple[Case, ...] = (
         "/v1/hello",
         "get.lua",
         "reference: a naive FastAPI app (one handler returning a dict), gunicorn -w 2",
+    ),
+    Case(
+        "ref-naive-getName",
+        NAIVE,
+        "/getName",
+        "get_name.lua",
+        "reference: the naive app's GET /getName, one HGETALL of the session hash per request",
+        data="tokens",
     ),
     Case(
         "ref-uvicorn",

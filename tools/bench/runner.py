@@ -465,7 +465,7 @@ class Bench:
             cleanup.callback(fixed.stop)
             self.urls[FIXED] = fixed.url
         if NAIVE in vias:
-            naive = NaiveGunicorn(self.run_dir / "naive")
+            naive = NaiveGunicorn(self.run_dir / "naive", self.opts.redis_url)
             naive.start()
             cleanup.callback(naive.stop)
             self.urls[NAIVE] = naive.url
