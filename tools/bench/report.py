@@ -53,6 +53,58 @@ def open_loop_table(run: Run) -> str:
     return "\n".join(lines)
 
 
+def redis_rows(run: Run) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
+    for m in run.measurements:
+        c = m.redis_cost
+        if c is None:
+            continue
+        rows.append(
+            {
+                "case": m.case,
+                "connections": m.connections,
+                "requests": c.requests,
+                "commands_usec_per_request": round(c.commands_usec_per_request, 2),
+                "redis_cpu_usec_per_request": round(c.cpu_usec_per_request, 2),
+                "commands": [
+                    {
+                        "command": r.command,
+                        "calls_per_request": round(r.calls_per_request, 3),
+                        "usec_per_call": round(r.usec_per_call, 2),
+                        "in_script": r.nested,
+                    }
+                    for r in c.commands
+                ],
+            }
+        )
+    return rows
+
+
+def redis_table(run: Run) -> str:
+    lines = [
+        "Redis per /getName request (INFO commandstats and INFO cpu before and after each run; "
+        "server-wide counters): commands = the client-sent commands' time; Redis CPU = the "
+        "server process's CPU, network I/O included",
+        "",
+        "| case | conns | commands µs/req | Redis CPU µs/req | per command: calls/req x µs/call |",
+        "|---|---:|---:|---:|---|",
+    ]
+    for m in run.measurements:
+        c = m.redis_cost
+        if c is None:
+            continue
+        parts = [
+            f"{r.command}{' (in script)' if r.nested else ''} "
+            f"{r.calls_per_request:.2f} x {r.usec_per_call:.2f}"
+            for r in c.commands
+        ]
+        lines.append(
+            f"| {m.case} | {m.connections} | {c.commands_usec_per_request:.1f} | "
+            f"{c.cpu_usec_per_request:.1f} | {'; '.join(parts)} |"
+        )
+    return "\n".join(lines)
+
+
 def targets_table(items: list[Target], *, goals: bool = True) -> str:
     if not goals:
         lines = ["| ratio | measured | note |", "|---|---|---|"]
@@ -75,6 +127,8 @@ def render(run: Run) -> str:
     parts = [head, "", table(run)]
     if run.open_loop:
         parts += ["", open_loop_table(run)]
+    if any(m.redis for m in run.measurements):
+        parts += ["", redis_table(run)]
     parts += ["", targets_table(targets(run))]
     extra = informational(run)
     if extra:
@@ -100,6 +154,7 @@ def to_json(run: Run) -> dict[str, object]:
         "many": run.many.to_json() if run.many else None,
         "open_loop": [m.to_json() for m in run.open_loop],
         "login_max_queue_s": run.login_max_queue_s,
+        "redis_per_get_name": redis_rows(run),
         "targets": [asdict(t) for t in targets(run)],
         "informational": [asdict(t) for t in informational(run)],
     }

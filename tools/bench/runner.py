@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from redis import Redis
+
 from app.core.settings import Settings
-from tools.bench import openloop, profile, wrk
+from tools.bench import openloop, profile, redis_stats, wrk
 from tools.bench.calibrate import argon2_verify_ms
 from tools.bench.cases import (
     DIRECT,
@@ -147,6 +149,9 @@ class Bench:
         self.data: dict[tuple[str, str], Path | str] = {}  # (via, kind) -> file or skip reason
         self.stack: Stack | None = None
         self.naive: NaiveGunicorn | None = None
+        # INFO commandstats / cpu around the /getName runs of the servers this run started.
+        self.redis_client: Redis | None = None
+        self.redis_vias = {NGINX, DIRECT, NAIVE}
         # The worker processes behind a via, for CPU per request and the spread over workers.
         self.workers: dict[str, Callable[[], list[int]]] = {}
 
@@ -184,6 +189,10 @@ class Bench:
             profilers = profile.start(
                 pids, self.opts.duration_s, self.opts.profile_dir / f"{case.name}-c{m.connections}"
             )
+        watch_redis = (
+            self.redis_client if case.path == "/getName" and case.via in self.redis_vias else None
+        )
+        redis_before = redis_stats.snapshot(watch_redis) if watch_redis is not None else None
         before = cpu_of(pids)
         try:
             m.runs.append(wrk.run(cmd, duration_s=self.opts.duration_s))
@@ -195,6 +204,8 @@ class Bench:
                 for graph in profile.finish(profilers):
                     self.log(f"  flame graph: {graph}")
         after = cpu_of(pids)
+        if watch_redis is not None and redis_before is not None:
+            m.redis.append(redis_stats.delta(redis_before, redis_stats.snapshot(watch_redis)))
         m.worker_cpu_s.append(
             sorted((after[p] - before[p] for p in after if p in before), reverse=True)
         )
@@ -202,6 +213,8 @@ class Bench:
             m.rss_mb = worker_rss(self.stack)
         last = m.runs[-1]
         cpu = f"  CPU/worker {' / '.join(f'{x:.1f}' for x in m.worker_cpu_s[-1])} s" if pids else ""
+        if redis_before is not None and last.requests:
+            cpu += f"  Redis CPU {m.redis[-1].cpu_s / last.requests * 1e6:.0f} µs/req"
         self.log(
             f"  {case.name:<16} {case.via:<11} c={m.connections:<4} {last.rps:>9,.0f} req/s  "
             f"p50 {last.p50_ms:7.1f} ms  p99 {last.p99_ms:7.1f} ms  shed {last.shed}  "
@@ -408,6 +421,8 @@ class Bench:
     def claim_redis(self, cleanup: contextlib.ExitStack) -> ScratchRedis:
         redis = asyncio.run(ScratchRedis.open(self.opts.redis_url))
         cleanup.callback(lambda: asyncio.run(redis.remove_keys()))
+        self.redis_client = Redis.from_url(self.opts.redis_url, socket_timeout=10)
+        cleanup.callback(self.redis_client.close)
         return redis
 
     def scratch_database(
