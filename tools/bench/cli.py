@@ -12,7 +12,8 @@ from pathlib import Path
 from types import FrameType
 
 from tools.bench import chart, report
-from tools.bench.cases import CASE_NAMES
+from tools.bench.baseline import BaselineError
+from tools.bench.cases import BASELINE_CASES, CASE_NAMES
 from tools.bench.runner import Bench, Options
 from tools.bench.seed import SeedError
 from tools.bench.wrk import WrkMissing
@@ -83,6 +84,21 @@ def parser() -> argparse.ArgumentParser:
         default=[],
         metavar="NAME=URL",
         help="also drive this base URL with the same cases (repeatable)",
+    )
+    p.add_argument(
+        "--baseline",
+        default=None,
+        metavar="REF",
+        help="also start the service of this git revision (its own gunicorn + nginx, same "
+        f"database and Redis index) and run {', '.join(BASELINE_CASES)} on it, interleaved "
+        "with the current stack's runs; the report adds current / baseline ratios",
+    )
+    p.add_argument(
+        "--baseline-repo",
+        type=Path,
+        default=ROOT,
+        metavar="DIR",
+        help="the git repository holding --baseline REF (this checkout)",
     )
     p.add_argument(
         "--pgbouncer",
@@ -170,6 +186,8 @@ def options(args: argparse.Namespace, stamp: str) -> Options:
         profile=args.profile,
         profile_dir=ROOT / "results" / f"profile-{stamp}",
         pgbouncer=args.pgbouncer,
+        baseline=args.baseline,
+        baseline_repo=args.baseline_repo.resolve(),
     )
     if args.smoke:
         opts = replace(opts, smoke=True, **SMOKE)  # type: ignore[arg-type]
@@ -185,7 +203,10 @@ def log(message: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    p = parser()
+    args = p.parse_args(argv)
+    if args.baseline and args.cases and not set(BASELINE_CASES) & set(args.cases):
+        p.error(f"--baseline runs {' or '.join(BASELINE_CASES)}: --cases has neither")
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     opts = options(args, stamp)
     folder = ROOT / "results" / ("tmp" if opts.smoke else "")
@@ -196,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     except WrkMissing as exc:
         log(f"error: {exc}")
         return 2
-    except SeedError as exc:
+    except (SeedError, BaselineError) as exc:
         log(f"error: {exc}")
         return 2
     except KeyboardInterrupt:

@@ -202,6 +202,8 @@ class Run:
     many: ManyCheck | None = None
     open_loop: list[OpenLoopMeasurement] = field(default_factory=list)
     login_max_queue_s: float = 2.0
+    # --baseline: {"ref", "commit", "subject", "workers"} of the other revision.
+    baseline: dict[str, object] | None = None
     load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
     finished: str = ""
 

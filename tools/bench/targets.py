@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tools.bench.cases import CASES, DIRECT, NAIVE, NGINX
-from tools.bench.results import Run
+from tools.bench.cases import CASES, DIRECT, NAIVE, NGINX, baseline_of
+from tools.bench.results import Measurement, Run
 
 P99_LIMIT_MS = 300.0
 RSS_AFTER_LIMIT_MB = 70.0
@@ -254,6 +254,17 @@ def _get_name_against_naive(run: Run, *, only_direct: bool) -> list[Target]:
             )
         )
     return out
+
+
+def against_baseline(run: Run) -> list[tuple[Measurement, Measurement]]:
+    """(current, baseline) per --baseline case and connection count, both measured."""
+    pairs = []
+    for m in run.measurements:
+        base = baseline_of(m.case)
+        current = run.find(base, m.connections) if base else None
+        if current is not None and m.runs:
+            pairs.append((current, m))
+    return pairs
 
 
 def _each_against_naive(run: Run) -> list[Target]:
