@@ -70,7 +70,7 @@ docker-smoke: install ## Build, run the prod stack with throwaway secrets, e2e t
 check-deploy: install ## Compose schema + config, hadolint, nginx -t, Kubernetes overlays (kustomize + kubernetes-validate)
 	UV=$(UV) docker/check-deploy.sh
 
-bench: install ## Benchmark nginx -> gunicorn with wrk (~12 min; ARGS="--smoke", "--cases hello,getName")
+bench: install ## Benchmark nginx -> gunicorn with wrk (~15 min; ARGS="--smoke", "--cases hello,getName", "--baseline REF")
 	$(RUN) python -m tools.bench $(ARGS)
 
 bench-overhead: install ## What metrics and tracing cost: stacks with and without, interleaved runs, ratios (~8 min)

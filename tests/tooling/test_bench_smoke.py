@@ -37,6 +37,30 @@ def free_redis_url() -> str:
 
 
 BUDGET_S = 40
+# Every case runs this long: 2 s is enough to prove it works, and keeps the smoke in its budget.
+SMOKE_DURATION = "2"
+TAKEN = "needs an empty index"  # the index was found empty, then taken before the run claimed it
+
+
+def run_bench(args: list[str], *, timeout_s: float) -> subprocess.CompletedProcess[str]:
+    """`python -m tools.bench --smoke ARGS` on a free Redis index (another one if somebody took
+    the chosen index in between). On timeout the run gets SIGTERM, so that it stops what it
+    started and removes its database and keys, before the test fails."""
+    for _ in range(3):
+        argv = [sys.executable, "-m", "tools.bench", "--smoke", "--duration", SMOKE_DURATION]
+        argv += ["--redis-url", free_redis_url(), "--admin-database-url", ADMIN_URL, *args]
+        proc = subprocess.Popen(
+            argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        try:
+            stdout, stderr = proc.communicate(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            proc.terminate()
+            stdout, stderr = proc.communicate(timeout=120)
+            pytest.fail(f"the benchmark ran over {timeout_s:.0f} s\n{stdout}\n{stderr[-4000:]}")
+        if not (proc.returncode == 2 and TAKEN in stderr):
+            break
+    return subprocess.CompletedProcess(argv, proc.returncode, stdout, stderr)
 
 
 @pytest.mark.e2e
@@ -45,24 +69,7 @@ def test_bench_smoke_runs_every_case_without_errors(tmp_path: Path) -> None:
         pytest.fail("wrk is not installed: `apt-get install wrk` (CI installs it)")
     output = tmp_path / "bench.json"
     started = time.monotonic()
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tools.bench",
-            "--smoke",
-            "--output",
-            str(output),
-            "--redis-url",
-            free_redis_url(),
-            "--admin-database-url",
-            ADMIN_URL,
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=BUDGET_S + 30,
-    )
+    proc = run_bench(["--output", str(output)], timeout_s=BUDGET_S + 30)
     elapsed = time.monotonic() - started
     assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr[-4000:]}"
     assert elapsed < BUDGET_S, f"the smoke took {elapsed:.0f} s (budget {BUDGET_S} s)"

@@ -16,6 +16,11 @@ FIXED: Via = "nginx-fixed"
 UVICORN: Via = "uvicorn"
 NAIVE: Via = "naive"
 STACK_VIAS = frozenset({NGINX, DIRECT})
+# --baseline REF: the service of another git revision, started beside the stack (its nginx and
+# its gunicorn), against the same database and Redis index.
+BASELINE = "baseline"
+BASELINE_NGINX: Via = BASELINE
+BASELINE_DIRECT: Via = f"{BASELINE}-gunicorn"
 
 # nginx.conf neither serves nor stores a cached answer for a request with credentials
 # (proxy_cache_bypass / proxy_no_cache $http_authorization); /v1/hello ignores the header.
@@ -69,6 +74,15 @@ CASES: tuple[Case, ...] = (
         sheds=True,
     ),
     Case(
+        "getName-direct",
+        DIRECT,
+        "/getName",
+        "get_name.lua",
+        "GET /getName straight to gunicorn, a different session each request",
+        data="tokens",
+        sheds=True,
+    ),
+    Case(
         "login",
         NGINX,
         "/login",
@@ -108,6 +122,14 @@ CASES: tuple[Case, ...] = (
         "reference: a naive FastAPI app (one handler returning a dict), gunicorn -w 2",
     ),
     Case(
+        "ref-naive-getName",
+        NAIVE,
+        "/getName",
+        "get_name.lua",
+        "reference: the naive app's GET /getName, one HGETALL of the session hash per request",
+        data="tokens",
+    ),
+    Case(
         "ref-uvicorn",
         UVICORN,
         "/v1/hello",
@@ -145,7 +167,34 @@ def for_compare(case: Case, name: str) -> Case:
     return replace(case, name=f"{case.name}@{name}", via=name, extra_connections=())
 
 
-def select(names: list[str] | None, compare: dict[str, str]) -> list[Case]:
+# The cases that --baseline also runs on the other revision: the app's own cost (hello straight
+# to gunicorn) and an authenticated request through nginx.
+BASELINE_CASES = ("hello-direct", "getName")
+
+
+def for_baseline(case: Case) -> Case:
+    via = BASELINE_NGINX if case.via == NGINX else BASELINE_DIRECT
+    return replace(
+        case,
+        name=f"{case.name}@{BASELINE}",
+        via=via,
+        description=f"baseline revision: {case.description}",
+        extra_connections=(),
+        comparable=False,
+    )
+
+
+def baseline_of(name: str) -> str | None:
+    """The current stack's case that a baseline case is measured against."""
+    head, sep, tail = name.rpartition("@")
+    return head if sep and tail == BASELINE else None
+
+
+def select(
+    names: list[str] | None, compare: dict[str, str], *, baseline: bool = False
+) -> list[Case]:
     chosen = [c for c in CASES if names is None or c.name in names]
     extra = [for_compare(c, n) for n in compare for c in chosen if c.comparable]
+    if baseline:
+        extra += [for_baseline(c) for c in chosen if c.name in BASELINE_CASES]
     return chosen + extra

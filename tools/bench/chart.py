@@ -10,12 +10,13 @@ import matplotlib as mpl
 mpl.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt
 
-from tools.bench.cases import DIRECT, NGINX
+from tools.bench.cases import BASELINE_DIRECT, BASELINE_NGINX, DIRECT, NGINX
 from tools.bench.results import Run
 
 STACK = "#1f77b4"
 REFERENCE = "#9a9a9a"
 OPEN_LOOP = "#2ca02c"
+BASELINE = "#ff7f0e"
 
 
 def _rows(run: Run) -> list[tuple[str, float, float, str]]:
@@ -25,6 +26,8 @@ def _rows(run: Run) -> list[tuple[str, float, float, str]]:
         if not m.runs:
             continue
         colour = STACK if m.via in (NGINX, DIRECT) else REFERENCE
+        if m.via in (BASELINE_NGINX, BASELINE_DIRECT):
+            colour = BASELINE
         rows.append((f"{m.case} ({m.via}) c={m.connections}", m.ok_rps, m.p99_ms, colour))
     for o in run.open_loop:
         if o.result is not None:
@@ -62,7 +65,7 @@ def write(run: Run, path: Path) -> Path | None:
     load = f"load average {run.load_before[0]:.1f} before, {run.load_after[0]:.1f} after"
     fig.suptitle(
         f"make bench {run.started}: {run.machine['nproc']} CPUs, {run.workers} workers, {load}; "
-        "blue: this stack, grey: references, green: open loop",
+        "blue: this stack, orange: --baseline revision, grey: references, green: open loop",
         fontsize=9,
     )
     path.parent.mkdir(parents=True, exist_ok=True)

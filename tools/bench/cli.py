@@ -12,13 +12,16 @@ from pathlib import Path
 from types import FrameType
 
 from tools.bench import chart, report
-from tools.bench.cases import CASE_NAMES
+from tools.bench.baseline import BaselineError
+from tools.bench.cases import BASELINE_CASES, CASE_NAMES
 from tools.bench.runner import Bench, Options
 from tools.bench.seed import SeedError
 from tools.bench.wrk import WrkMissing
 
 ROOT = Path(__file__).resolve().parents[2]
-SMOKE = {"duration_s": 3.0, "runs": 1, "connections": (4,), "users": 200, "verify_rounds": 5}
+SMOKE = {"runs": 1, "connections": (4,), "users": 200, "verify_rounds": 5}
+SMOKE_DURATION_S = 3.0  # unless --duration is given
+DURATION_S = 10.0
 
 
 def _compare(value: str) -> tuple[str, str]:
@@ -60,7 +63,7 @@ def parser() -> argparse.ArgumentParser:
         prog="python -m tools.bench",
         description="Benchmark the real stack (nginx -> gunicorn -> PostgreSQL/Redis) with wrk.",
     )
-    p.add_argument("--duration", type=float, default=10.0, help="seconds per run (10)")
+    p.add_argument("--duration", type=float, default=None, help="seconds per run (10; --smoke: 3)")
     p.add_argument("--runs", type=int, default=3, help="runs per case; the median is kept (3)")
     p.add_argument(
         "--connections",
@@ -83,6 +86,21 @@ def parser() -> argparse.ArgumentParser:
         help="also drive this base URL with the same cases (repeatable)",
     )
     p.add_argument(
+        "--baseline",
+        default=None,
+        metavar="REF",
+        help="also start the service of this git revision (its own gunicorn + nginx, same "
+        f"database and Redis index) and run {', '.join(BASELINE_CASES)} on it, interleaved "
+        "with the current stack's runs; the report adds current / baseline ratios",
+    )
+    p.add_argument(
+        "--baseline-repo",
+        type=Path,
+        default=ROOT,
+        metavar="DIR",
+        help="the git repository holding --baseline REF (this checkout)",
+    )
+    p.add_argument(
         "--pgbouncer",
         action="store_true",
         help="also run the comparable cases on a second stack behind PgBouncer (@pgbouncer)",
@@ -90,7 +108,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--smoke",
         action="store_true",
-        help="3 s, 1 run, 4 connections, no long checks; non-zero exit on any error",
+        help="3 s (or --duration), 1 run, 4 connections, no long checks; non-zero exit on any "
+        "error",
     )
     p.add_argument(
         "--env",
@@ -149,7 +168,7 @@ def parser() -> argparse.ArgumentParser:
 
 def options(args: argparse.Namespace, stamp: str) -> Options:
     opts = Options(
-        duration_s=args.duration,
+        duration_s=args.duration or (SMOKE_DURATION_S if args.smoke else DURATION_S),
         runs=args.runs,
         connections=args.connections,
         cases=args.cases,
@@ -167,6 +186,8 @@ def options(args: argparse.Namespace, stamp: str) -> Options:
         profile=args.profile,
         profile_dir=ROOT / "results" / f"profile-{stamp}",
         pgbouncer=args.pgbouncer,
+        baseline=args.baseline,
+        baseline_repo=args.baseline_repo.resolve(),
     )
     if args.smoke:
         opts = replace(opts, smoke=True, **SMOKE)  # type: ignore[arg-type]
@@ -182,7 +203,10 @@ def log(message: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    p = parser()
+    args = p.parse_args(argv)
+    if args.baseline and args.cases and not set(BASELINE_CASES) & set(args.cases):
+        p.error(f"--baseline runs {' or '.join(BASELINE_CASES)}: --cases has neither")
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     opts = options(args, stamp)
     folder = ROOT / "results" / ("tmp" if opts.smoke else "")
@@ -193,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     except WrkMissing as exc:
         log(f"error: {exc}")
         return 2
-    except SeedError as exc:
+    except (SeedError, BaselineError) as exc:
         log(f"error: {exc}")
         return 2
     except KeyboardInterrupt:

@@ -154,9 +154,13 @@ class PlainUvicorn(Server):
 class NaiveGunicorn(Server):
     """`gunicorn -w 2 -k uvicorn_worker.UvicornWorker` serving tools/bench/naive_app.py: no
     config file, gunicorn's and uvicorn's defaults (uvloop, httptools, access log off because
-    gunicorn's is off unless asked for)."""
+    gunicorn's is off unless asked for). Its /getName reads the run's Redis index."""
 
     WORKERS = 2
+
+    def __init__(self, run_dir: Path, redis_url: str) -> None:
+        super().__init__(run_dir)
+        self.redis_url = redis_url  # its /getName reads the seeded naive:session:<token> hashes
 
     def command(self) -> list[str]:
         return [
@@ -177,7 +181,8 @@ class NaiveGunicorn(Server):
     def environment(self) -> dict[str, str]:
         # Nothing of the stack's tuning may leak into the reference.
         skip = ("UVICORN_", "GUNICORN_", "WEB_CONCURRENCY")
-        return {k: v for k, v in os.environ.items() if not k.startswith(skip)}
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith(skip)}
+        return {**inherited, "NAIVE_REDIS_URL": self.redis_url}
 
     def worker_pids(self) -> list[int]:
         return children(self.proc.pid) if self.proc else []

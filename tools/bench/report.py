@@ -7,7 +7,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from tools.bench.results import Measurement, Run
-from tools.bench.targets import Target, informational, targets
+from tools.bench.targets import Target, against_baseline, informational, targets
 
 
 def _row(m: Measurement) -> str:
@@ -53,6 +53,105 @@ def open_loop_table(run: Run) -> str:
     return "\n".join(lines)
 
 
+def _cpu(m: Measurement) -> str:
+    return f"{m.cpu_us_per_request:.0f}" if m.cpu_us_per_request else "-"
+
+
+def _round(value: float | None) -> float | None:
+    return round(value, 1) if value is not None else None
+
+
+def baseline_rows(run: Run) -> list[dict[str, object]]:
+    return [
+        {
+            "case": current.case,
+            "connections": current.connections,
+            "current_rps": round(current.rps, 1),
+            "baseline_rps": round(base.rps, 1),
+            "ratio": round(current.rps / base.rps, 3) if base.rps else None,
+            "current_p99_ms": round(current.p99_ms, 2),
+            "baseline_p99_ms": round(base.p99_ms, 2),
+            "current_cpu_us_per_request": _round(current.cpu_us_per_request),
+            "baseline_cpu_us_per_request": _round(base.cpu_us_per_request),
+            "runs": [len(current.runs), len(base.runs)],
+        }
+        for current, base in against_baseline(run)
+    ]
+
+
+def baseline_table(run: Run) -> str:
+    b = run.baseline or {}
+    commit = str(b.get("commit", ""))[:10]
+    lines = [
+        f'Current / baseline ({b.get("ref")} = {commit} "{b.get("subject", "")}", '
+        f"{b.get('workers')} workers): medians, runs interleaved A B A B",
+        "",
+        "| case | conns | current req/s | baseline req/s | current / baseline | p99 ms current "
+        "| p99 ms baseline | worker CPU µs/req current | worker CPU µs/req baseline |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for current, base in against_baseline(run):
+        ratio = f"{current.rps / base.rps:.2f}" if base.rps else "-"
+        lines.append(
+            f"| {current.case} | {current.connections} | {current.rps:,.0f} | {base.rps:,.0f} | "
+            f"{ratio} | {current.p99_ms:.1f} | {base.p99_ms:.1f} | {_cpu(current)} | "
+            f"{_cpu(base)} |"
+        )
+    return "\n".join(lines)
+
+
+def redis_rows(run: Run) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
+    for m in run.measurements:
+        c = m.redis_cost
+        if c is None:
+            continue
+        rows.append(
+            {
+                "case": m.case,
+                "connections": m.connections,
+                "requests": c.requests,
+                "commands_usec_per_request": round(c.commands_usec_per_request, 2),
+                "redis_cpu_usec_per_request": round(c.cpu_usec_per_request, 2),
+                "commands": [
+                    {
+                        "command": r.command,
+                        "calls_per_request": round(r.calls_per_request, 3),
+                        "usec_per_call": round(r.usec_per_call, 2),
+                        "in_script": r.nested,
+                    }
+                    for r in c.commands
+                ],
+            }
+        )
+    return rows
+
+
+def redis_table(run: Run) -> str:
+    lines = [
+        "Redis per /getName request (INFO commandstats and INFO cpu before and after each run; "
+        "server-wide counters): commands = the client-sent commands' time; Redis CPU = the "
+        "server process's CPU, network I/O included",
+        "",
+        "| case | conns | commands µs/req | Redis CPU µs/req | per command: calls/req x µs/call |",
+        "|---|---:|---:|---:|---|",
+    ]
+    for m in run.measurements:
+        c = m.redis_cost
+        if c is None:
+            continue
+        parts = [
+            f"{r.command}{' (in script)' if r.nested else ''} "
+            f"{r.calls_per_request:.2f} x {r.usec_per_call:.2f}"
+            for r in c.commands
+        ]
+        lines.append(
+            f"| {m.case} | {m.connections} | {c.commands_usec_per_request:.1f} | "
+            f"{c.cpu_usec_per_request:.1f} | {'; '.join(parts)} |"
+        )
+    return "\n".join(lines)
+
+
 def targets_table(items: list[Target], *, goals: bool = True) -> str:
     if not goals:
         lines = ["| ratio | measured | note |", "|---|---|---|"]
@@ -75,6 +174,10 @@ def render(run: Run) -> str:
     parts = [head, "", table(run)]
     if run.open_loop:
         parts += ["", open_loop_table(run)]
+    if against_baseline(run):
+        parts += ["", baseline_table(run)]
+    if any(m.redis for m in run.measurements):
+        parts += ["", redis_table(run)]
     parts += ["", targets_table(targets(run))]
     extra = informational(run)
     if extra:
@@ -100,6 +203,9 @@ def to_json(run: Run) -> dict[str, object]:
         "many": run.many.to_json() if run.many else None,
         "open_loop": [m.to_json() for m in run.open_loop],
         "login_max_queue_s": run.login_max_queue_s,
+        "baseline": run.baseline,
+        "against_baseline": baseline_rows(run),
+        "redis_per_get_name": redis_rows(run),
         "targets": [asdict(t) for t in targets(run)],
         "informational": [asdict(t) for t in informational(run)],
     }

@@ -6,6 +6,7 @@ import statistics
 from dataclasses import asdict, dataclass, field
 
 from tools.bench.openloop import OpenLoopResult
+from tools.bench.redis_stats import RedisCost, RedisUse, cost
 from tools.bench.wrk import WrkResult
 
 
@@ -19,6 +20,8 @@ class Measurement:
     rss_mb: list[float] = field(default_factory=list)  # per worker, after the last run
     # CPU seconds each worker of the server under test spent during each run.
     worker_cpu_s: list[list[float]] = field(default_factory=list)
+    # What Redis did during each run (the /getName cases only; tools/bench/redis_stats.py).
+    redis: list[RedisUse] = field(default_factory=list)
     error: str | None = None
     skipped: str | None = None
 
@@ -83,6 +86,12 @@ class Measurement:
         return [x / sum(last) for x in last]
 
     @property
+    def redis_cost(self) -> RedisCost | None:
+        if not self.redis:
+            return None
+        return cost(self.redis, [r.requests for r in self.runs[-len(self.redis) :]])
+
+    @property
     def failed(self) -> bool:
         return self.skipped is None and (self.error is not None or self.requests == 0)
 
@@ -105,6 +114,7 @@ class Measurement:
             ),
             "worker_cpu_s": [[round(x, 3) for x in run] for run in self.worker_cpu_s],
             "rss_mb_per_worker": [round(x, 1) for x in self.rss_mb],
+            "redis": [use.to_json() for use in self.redis],
             "error": self.error,
             "skipped": self.skipped,
             "runs": [asdict(r) for r in self.runs],
@@ -192,6 +202,8 @@ class Run:
     many: ManyCheck | None = None
     open_loop: list[OpenLoopMeasurement] = field(default_factory=list)
     login_max_queue_s: float = 2.0
+    # --baseline: {"ref", "commit", "subject", "workers"} of the other revision.
+    baseline: dict[str, object] | None = None
     load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
     finished: str = ""
 

@@ -1,7 +1,8 @@
 """The order of a benchmark run: prepare, warm up, measure round-robin, long checks, clean up.
 
 Runs of different cases are interleaved (run 1 of every case, then run 2, ...) so that drift in
-the machine's background load spreads over all cases instead of biasing the ratios.
+the machine's background load spreads over all cases instead of biasing the ratios. A --baseline
+case runs right after the same case and connection count of the current stack (A B A B ...).
 """
 
 from __future__ import annotations
@@ -17,10 +18,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from redis import Redis
+
 from app.core.settings import Settings
-from tools.bench import openloop, profile, wrk
+from tools.bench import openloop, profile, redis_stats, wrk
+from tools.bench.baseline import BaselineStack, Revision, Worktree, resolve
 from tools.bench.calibrate import argon2_verify_ms
 from tools.bench.cases import (
+    BASELINE_DIRECT,
+    BASELINE_NGINX,
     DIRECT,
     FIXED,
     MANY,
@@ -31,6 +37,7 @@ from tools.bench.cases import (
     UVICORN,
     Case,
     OpenLoopCase,
+    baseline_of,
     select,
 )
 from tools.bench.procs import cpu_seconds, load_average, machine, rss_mb
@@ -41,6 +48,7 @@ from tools.bench.stack import Stack, local_stack
 from tools.devstack.throwaway import ThrowawayPgBouncer
 
 PGBOUNCER = "pgbouncer"
+ROOT = Path(__file__).resolve().parents[2]
 PROBE_CONNECTIONS = 4
 # nginx does not cancel what the app already received: after wrk stops, queued logins still run.
 SETTLE_S = 3.0
@@ -74,6 +82,9 @@ class Options:
     profile: tuple[str, ...] = ()
     profile_dir: Path = Path("results/profile")
     pgbouncer: bool = False  # also the comparable cases on a second stack behind PgBouncer
+    # A git revision whose service runs beside the stack (BASELINE_CASES on both, interleaved).
+    baseline: str | None = None
+    baseline_repo: Path = ROOT
 
     def wanted(self, name: str) -> bool:
         return self.cases is None or name in self.cases
@@ -86,6 +97,7 @@ class Options:
             "cases": list(self.cases) if self.cases else None,
             "compare": self.compare,
             "pgbouncer": self.pgbouncer,
+            "baseline": self.baseline,
             "env": self.env,
             "smoke": self.smoke,
             "threads": self.threads,
@@ -106,7 +118,7 @@ def levels(case: Case, opts: Options) -> list[int]:
     return sorted(set(opts.connections) | set(extra))
 
 
-def worker_rss(stack: Stack | NaiveGunicorn) -> list[float]:
+def worker_rss(stack: Stack | NaiveGunicorn | BaselineStack) -> list[float]:
     values = [rss_mb(pid) for pid in stack.worker_pids()]
     return sorted((v for v in values if v is not None), reverse=True)
 
@@ -123,6 +135,23 @@ def login_at(url: str, username: str, password: str) -> str:
     with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
         token: str = json.loads(response.read())["access_token"]
         return token
+
+
+def interleave(plan: list[tuple[Case, Measurement]]) -> list[tuple[Case, Measurement]]:
+    """Each baseline (case, connections) right after the current stack's same pair."""
+    partners = {
+        (base, m.connections): (case, m)
+        for case, m in plan
+        if (base := baseline_of(case.name)) is not None
+    }
+    out = []
+    for case, m in plan:
+        if baseline_of(case.name) is not None:
+            continue
+        out.append((case, m))
+        if (partner := partners.pop((case.name, m.connections), None)) is not None:
+            out.append(partner)
+    return out + list(partners.values())
 
 
 def compare_tokens(url: str, seeded: Seeded, out: Path) -> Path | str:
@@ -147,6 +176,10 @@ class Bench:
         self.data: dict[tuple[str, str], Path | str] = {}  # (via, kind) -> file or skip reason
         self.stack: Stack | None = None
         self.naive: NaiveGunicorn | None = None
+        self.baseline: BaselineStack | None = None
+        # INFO commandstats / cpu around the /getName runs of the servers this run started.
+        self.redis_client: Redis | None = None
+        self.redis_vias = {NGINX, DIRECT, NAIVE, BASELINE_NGINX, BASELINE_DIRECT}
         # The worker processes behind a via, for CPU per request and the spread over workers.
         self.workers: dict[str, Callable[[], list[int]]] = {}
 
@@ -184,6 +217,10 @@ class Bench:
             profilers = profile.start(
                 pids, self.opts.duration_s, self.opts.profile_dir / f"{case.name}-c{m.connections}"
             )
+        watch_redis = (
+            self.redis_client if case.path == "/getName" and case.via in self.redis_vias else None
+        )
+        redis_before = redis_stats.snapshot(watch_redis) if watch_redis is not None else None
         before = cpu_of(pids)
         try:
             m.runs.append(wrk.run(cmd, duration_s=self.opts.duration_s))
@@ -195,13 +232,19 @@ class Bench:
                 for graph in profile.finish(profilers):
                     self.log(f"  flame graph: {graph}")
         after = cpu_of(pids)
+        if watch_redis is not None and redis_before is not None:
+            m.redis.append(redis_stats.delta(redis_before, redis_stats.snapshot(watch_redis)))
         m.worker_cpu_s.append(
             sorted((after[p] - before[p] for p in after if p in before), reverse=True)
         )
         if self.stack is not None and case.via in (NGINX, DIRECT):
             m.rss_mb = worker_rss(self.stack)
+        if self.baseline is not None and case.via in (BASELINE_NGINX, BASELINE_DIRECT):
+            m.rss_mb = worker_rss(self.baseline)
         last = m.runs[-1]
         cpu = f"  CPU/worker {' / '.join(f'{x:.1f}' for x in m.worker_cpu_s[-1])} s" if pids else ""
+        if redis_before is not None and last.requests:
+            cpu += f"  Redis CPU {m.redis[-1].cpu_s / last.requests * 1e6:.0f} µs/req"
         self.log(
             f"  {case.name:<16} {case.via:<11} c={m.connections:<4} {last.rps:>9,.0f} req/s  "
             f"p50 {last.p50_ms:7.1f} ms  p99 {last.p99_ms:7.1f} ms  shed {last.shed}  "
@@ -224,11 +267,13 @@ class Bench:
                     time.sleep(SETTLE_S)
 
     def measure_all(self, cases: list[Case], run: Run) -> None:
-        plan = [
-            (case, Measurement(case.name, case.via, conns, case.description))
-            for case in cases
-            for conns in levels(case, self.opts)
-        ]
+        plan = interleave(
+            [
+                (case, Measurement(case.name, case.via, conns, case.description))
+                for case in cases
+                for conns in levels(case, self.opts)
+            ]
+        )
         run.measurements = [m for _, m in plan]
         for i in range(self.opts.runs):
             self.log(f"run {i + 1} of {self.opts.runs}")
@@ -320,16 +365,21 @@ class Bench:
     def run(self) -> Run:
         opts = self.opts
         wrk.wrk_path()
+        revision = resolve(opts.baseline_repo, opts.baseline) if opts.baseline else None
         self.run_dir.mkdir(parents=True, exist_ok=True)
         settings = Settings.model_validate({})
-        self.log("measuring one argon2id verification")
-        verify = argon2_verify_ms(settings, rounds=opts.verify_rounds)
         compare = dict(opts.compare)
         if opts.pgbouncer:
             compare[PGBOUNCER] = ""  # its URL once started
-        cases = select(list(opts.cases) if opts.cases else None, compare)
+        cases = select(
+            list(opts.cases) if opts.cases else None, compare, baseline=revision is not None
+        )
         with contextlib.ExitStack() as cleanup:
-            db, redis = self.prepare(cleanup)
+            # The Redis index first: it is claimed the moment it is found empty.
+            redis = self.claim_redis(cleanup)
+            self.log("measuring one argon2id verification")
+            verify = argon2_verify_ms(settings, rounds=opts.verify_rounds)
+            db = self.scratch_database(cleanup, redis)
             seeded = asyncio.run(
                 seed(
                     db=db,
@@ -347,6 +397,9 @@ class Bench:
                 "SEED_DEMO_USER": "false",
             }
             stack = self.start_stack(cleanup, {**env, **opts.env}, cases)
+            if revision is not None and any(baseline_of(c.name) for c in cases):
+                workers = len(stack.worker_pids()) if stack else opts.workers
+                self.start_baseline(cleanup, {**env, **opts.env}, revision, workers)
             # The references keep their defaults: --env tunes the stack under test only.
             self.start_references(cleanup, env, cases)
             if opts.pgbouncer:
@@ -375,6 +428,11 @@ class Bench:
                 run.idle_rss_mb = worker_rss(stack)
             if self.naive is not None:
                 run.naive_rss_mb = worker_rss(self.naive)
+            if revision is not None:
+                run.baseline = {
+                    **revision.to_json(),
+                    "workers": len(self.baseline.worker_pids()) if self.baseline else 0,
+                }
             self.warm_up(cases)
             self.measure_all(cases, run)
             if stack is not None and not opts.smoke and opts.open_s > 0:
@@ -403,13 +461,20 @@ class Bench:
             self.log("stopping the stack and removing the scratch database and keys")
         return run
 
-    def prepare(self, cleanup: contextlib.ExitStack) -> tuple[ScratchDatabase, ScratchRedis]:
+    def claim_redis(self, cleanup: contextlib.ExitStack) -> ScratchRedis:
         redis = asyncio.run(ScratchRedis.open(self.opts.redis_url))
         cleanup.callback(lambda: asyncio.run(redis.remove_keys()))
+        self.redis_client = Redis.from_url(self.opts.redis_url, socket_timeout=10)
+        cleanup.callback(self.redis_client.close)
+        return redis
+
+    def scratch_database(
+        self, cleanup: contextlib.ExitStack, redis: ScratchRedis
+    ) -> ScratchDatabase:
         db = asyncio.run(ScratchDatabase.create(self.opts.admin_database_url))
         cleanup.callback(lambda: asyncio.run(db.drop()))
         self.log(f"scratch database {db.name}, Redis {redis.url}")
-        return db, redis
+        return db
 
     def start_stack(
         self, cleanup: contextlib.ExitStack, env: dict[str, str], cases: list[Case]
@@ -425,6 +490,37 @@ class Bench:
         self.urls[DIRECT] = stack.api_url
         self.workers[NGINX] = self.workers[DIRECT] = stack.worker_pids
         return stack
+
+    def start_baseline(
+        self,
+        cleanup: contextlib.ExitStack,
+        env: dict[str, str],
+        revision: Revision,
+        workers: int | None,
+    ) -> None:
+        """The revision's nginx + gunicorn from a worktree in the run folder, on the same
+        database and Redis index as the stack (the seeded sessions work on both)."""
+        tree = Worktree(self.opts.baseline_repo, revision.commit, self.run_dir / "baseline-src")
+        self.log(
+            f"checking out the baseline {revision.ref} ({revision.commit[:10]}) in {tree.path}"
+        )
+        tree.add()
+
+        def remove() -> None:
+            if (problem := tree.remove()) is not None:
+                self.log(f"warning: {problem}")
+
+        cleanup.callback(remove)
+        stack = BaselineStack(
+            tree.path, env=env, run_dir=self.run_dir / "stack-baseline", workers=workers
+        )
+        self.log(f"starting the baseline's gunicorn ({workers} workers) + nginx")
+        stack.start()
+        cleanup.callback(stack.stop)
+        self.baseline = stack
+        self.urls[BASELINE_NGINX] = stack.base_url
+        self.urls[BASELINE_DIRECT] = stack.api_url
+        self.workers[BASELINE_NGINX] = self.workers[BASELINE_DIRECT] = stack.worker_pids
 
     def start_behind_pgbouncer(
         self, cleanup: contextlib.ExitStack, env: dict[str, str], db: ScratchDatabase
@@ -458,7 +554,7 @@ class Bench:
             cleanup.callback(fixed.stop)
             self.urls[FIXED] = fixed.url
         if NAIVE in vias:
-            naive = NaiveGunicorn(self.run_dir / "naive")
+            naive = NaiveGunicorn(self.run_dir / "naive", self.opts.redis_url)
             naive.start()
             cleanup.callback(naive.stop)
             self.urls[NAIVE] = naive.url

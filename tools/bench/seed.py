@@ -24,6 +24,10 @@ from tools.devstack.schema import migrate
 
 SEED_PASSWORD = "bench-password-0123"  # noqa: S105 (a throwaway password of seeded users)
 BATCH = 500
+# The naive reference's sessions (tools/bench/naive_app.py reads the same prefix).
+NAIVE_SESSION_PREFIX = "naive:session:"
+# Written first into the run's Redis index (and removed with every other key at the end).
+CLAIM_KEY = "bench:claim"
 
 
 class SeedError(RuntimeError):
@@ -82,9 +86,17 @@ class ScratchRedis:
 
     @classmethod
     async def open(cls, url: str) -> ScratchRedis:
+        """The index at `url`, empty, claimed at once with a key of the run's: whoever looks
+        for a free index (test sessions do) sees it taken from now on."""
         client = aioredis.from_url(url, socket_timeout=5)
+        claim = secrets.token_hex(8)
         try:
             size = await client.dbsize()
+            if not size:
+                await client.set(CLAIM_KEY, claim, nx=True)
+                size = await client.dbsize() - 1  # somebody else's keys written meanwhile
+                if size and await client.get(CLAIM_KEY) == claim.encode():
+                    await client.delete(CLAIM_KEY)
         except (OSError, aioredis.RedisError) as exc:
             raise SeedError(f"Redis is not reachable at {url}: {exc}") from None
         finally:
@@ -127,7 +139,10 @@ async def seed(
     session per account, created with the app's own SessionStore.
 
     The profile cache is filled as the first `GET /getName` of each user would fill it, so the
-    cases measure the steady state; a cold cache sends every first request to PostgreSQL."""
+    cases measure the steady state; a cold cache sends every first request to PostgreSQL.
+
+    Each session also gets the naive reference's equivalent, `naive:session:<token>`, a hash
+    of the same username and name (what its one `HGETALL` per `/getName` reads)."""
     password_hash = hasher_for(settings).hash(SEED_PASSWORD)
     names = [f"bench_{i:06d}" for i in range(1, users + 1)]
     conn = await asyncpg.connect(db.url)
@@ -156,6 +171,16 @@ async def seed(
                 username=row["username"],
                 name=row["name"],
             )
+        for start in range(0, len(rows), BATCH):
+            async with client.pipeline(transaction=False) as pipe:
+                for token, row in zip(
+                    tokens[start : start + BATCH], rows[start : start + BATCH], strict=True
+                ):
+                    pipe.hset(
+                        f"{NAIVE_SESSION_PREFIX}{token}",
+                        mapping={"username": row["username"], "name": row["name"]},
+                    )
+                await pipe.execute()
     finally:
         await client.aclose()
     tokens_file = out_dir / "tokens.txt"

@@ -42,16 +42,24 @@ class BenchConfigError(RuntimeError):
 _render = nginx.render
 
 
-def _render_without_login_limit(values: Mapping[str, str], template: Path = nginx.TEMPLATE) -> str:
+def render_without_login_limit(
+    values: Mapping[str, str], template: Path = nginx.TEMPLATE, *, required: bool = True
+) -> str:
+    """`template` rendered as tools/devstack/nginx.py renders it, without the login limit.
+    `required=False` (another revision's nginx.conf, --baseline) accepts a config without one."""
     text, found = LOGIN_LIMIT.subn(
         r"\g<1># limit_req zone=login: left out by tools/bench", _render(values, template)
     )
-    if found != 1:
+    if found > 1 or (required and found != 1):
         raise BenchConfigError(
-            "nginx.conf: expected one `limit_req zone=login ...;` line, found "
+            f"{template}: expected one `limit_req zone=login ...;` line, found "
             f"{found}; update LOGIN_LIMIT in tools/bench/stack.py"
         )
     return text
+
+
+def _render_without_login_limit(values: Mapping[str, str], template: Path = nginx.TEMPLATE) -> str:
+    return render_without_login_limit(values, template)
 
 
 def local_stack(*, env: dict[str, str], run_dir: Path, workers: int | None) -> Stack:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tools.bench.cases import CASES, DIRECT, NAIVE, NGINX
-from tools.bench.results import Run
+from tools.bench.cases import CASES, DIRECT, NAIVE, NGINX, baseline_of
+from tools.bench.results import Measurement, Run
 
 P99_LIMIT_MS = 300.0
 RSS_AFTER_LIMIT_MB = 70.0
@@ -22,6 +22,7 @@ OPEN_LOGIN_P99_FACTOR = 5.0  # x login's p50 at one connection
 OPEN_SHED_MARGIN_S = 0.2  # over LOGIN_MAX_QUEUE_SECONDS
 OPEN_SET_NAME_P99_MS = 100.0
 STACK_CASES = frozenset(c.name for c in CASES if c.via in (NGINX, DIRECT))
+NAIVE_GET_NAME = "ref-naive-getName"
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +227,46 @@ def _against_naive(run: Run) -> list[Target]:
     return out
 
 
+def _get_name_against_naive(run: Run, *, only_direct: bool) -> list[Target]:
+    """getName cases / the naive app's /getName (one HGETALL) at the same connection count:
+    getName-direct is like with like (no nginx in front of either); the others for context."""
+    out = []
+    for m in run.measurements:
+        if not m.case.startswith("getName") or not m.runs:
+            continue
+        if only_direct != (m.case == "getName-direct"):
+            continue
+        naive = run.find(NAIVE_GET_NAME, m.connections)
+        if naive is None or naive.rps == 0:
+            continue
+        label = (
+            f"getName direct / naive getName @{m.connections}"
+            if only_direct
+            else f"{m.case} @{m.connections} / naive getName"
+        )
+        out.append(
+            Target(
+                label,
+                f"{m.rps / naive.rps:.2f}",
+                "",
+                None,
+                f"{m.rps:,.0f} / {naive.rps:,.0f} req/s",
+            )
+        )
+    return out
+
+
+def against_baseline(run: Run) -> list[tuple[Measurement, Measurement]]:
+    """(current, baseline) per --baseline case and connection count, both measured."""
+    pairs = []
+    for m in run.measurements:
+        base = baseline_of(m.case)
+        current = run.find(base, m.connections) if base else None
+        if current is not None and m.runs:
+            pairs.append((current, m))
+    return pairs
+
+
 def _each_against_naive(run: Run) -> list[Target]:
     out = []
     for m in run.measurements:
@@ -281,6 +322,8 @@ def _open_loop(run: Run) -> list[Target]:
 def targets(run: Run) -> list[Target]:
     return [
         *_against_naive(run),
+        # No goal of its own (issue 24 asks for the figure): beside the hello ratio above.
+        *_get_name_against_naive(run, only_direct=True),
         *_open_loop(run),
         # The proxy's own cost: the same request through nginx (cache bypassed) and direct.
         *_ratio(run, "hello-uncached", "hello-direct", 0.9, "hello nginx (uncached) / direct"),
@@ -302,4 +345,5 @@ def informational(run: Run) -> list[Target]:
         ),
         *_ratio(run, "hello-direct", "ref-uvicorn", 0.0, "hello gunicorn / plain uvicorn"),
         *_each_against_naive(run),
+        *_get_name_against_naive(run, only_direct=False),
     ]
