@@ -17,7 +17,7 @@ from tools.devstack.stack import LocalStack
 pytestmark = pytest.mark.e2e
 
 ECHO = "/services/echo/whoami"
-FORGED = {"X-User-Id": "0", "X-Username": "admin"}  # ids start at 1
+FORGED = {"X-User-Id": "0", "X-Username": "admin", "X-User-Role": "admin"}  # ids start at 1
 
 
 async def test_valid_token_reaches_the_service_with_the_callers_identity(
@@ -61,6 +61,7 @@ async def test_identity_headers_sent_by_the_client_are_replaced(
     seen = (await http.get(ECHO, headers={**headers, **FORGED})).json()
     assert seen["username"] == account.username
     assert seen["user_id"] != FORGED["X-User-Id"]
+    assert dict(seen["headers"])["x-user-role"] == "user"
 
 
 async def test_logged_out_token_is_refused(

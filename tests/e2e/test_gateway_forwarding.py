@@ -28,6 +28,7 @@ ALLOWED = {
     "x-forwarded-proto",
     "x-user-id",
     "x-username",
+    "x-user-role",
     "traceparent",
     "accept",
     "accept-encoding",
