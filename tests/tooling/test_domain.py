@@ -198,6 +198,13 @@ def test_a_name_of_the_longest_length_still_lints_clean(tree: Path) -> None:
     assert result.returncode == 0, result.stdout
 
 
+def test_a_singular_that_is_a_keyword_is_fine_as_it_never_stands_alone(tree: Path) -> None:
+    assert main(["classes"], root=tree) == 0
+    assert "async def get_class(" in (tree / "app" / "classes" / "service.py").read_text()
+    result = run(tree, str(BIN / "ruff"), "check", "app/classes", "tests/classes")
+    assert result.returncode == 0, result.stdout
+
+
 def test_singular_names_the_classes_when_the_guess_is_wrong(tree: Path) -> None:
     assert main(["people", "--singular", "person"], root=tree) == 0
     router = (tree / "app" / "people" / "router.py").read_text()
@@ -217,6 +224,7 @@ def test_singular_names_the_classes_when_the_guess_is_wrong(tree: Path) -> None:
         ("wishes", "wish"),
         ("status", "status"),
         ("staff", "staff"),
+        ("classes", "class"),
     ],
 )
 def test_the_singular_is_guessed_from_regular_endings(plural: str, singular: str) -> None:

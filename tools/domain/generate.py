@@ -153,7 +153,8 @@ class Domain:
         }
 
 
-def name_problems(name: str, what: str = "NAME") -> list[str]:
+def name_problems(name: str, what: str = "NAME", *, bare: bool = True) -> list[str]:
+    """`bare`: the name stands alone in Python (the package and its import), so no keyword."""
     if not NAME_RULE.match(name) or "__" in name or name.endswith("_"):
         return [
             f"{what} {name!r}: lower-case snake_case, a letter first, then letters, digits and "
@@ -162,7 +163,7 @@ def name_problems(name: str, what: str = "NAME") -> list[str]:
     problems = []
     if len(name) > NAME_MAX:
         problems.append(f"{what} {name!r}: at most {NAME_MAX} characters (PostgreSQL names)")
-    if keyword.iskeyword(name):
+    if bare and keyword.iskeyword(name):
         problems.append(f"{what} {name!r} is a Python keyword")
     return problems
 
@@ -206,7 +207,7 @@ def check(root: Path, domain: Domain) -> None:
     """Every reason to refuse, at once; nothing is written before this passes."""
     problems = name_problems(domain.name)
     if domain.singular != domain.name:
-        problems += name_problems(domain.singular, "singular")
+        problems += name_problems(domain.singular, "singular", bare=False)  # create_class is fine
     if problems:
         raise Refused("\n".join(problems))
     name = domain.name
