@@ -89,7 +89,9 @@ def test_it_writes_the_domain_and_says_what_to_edit_next(service: tuple[Path, st
         "readme.md",
     ]
     assert f"{NAME}.router" in (tree / "app/api/v1/__init__.py").read_text()
-    assert f'"app.user | app.health | app.{NAME}",' in (tree / "pyproject.toml").read_text()
+    layer = generate.FEATURE_LAYER.search((tree / "pyproject.toml").read_text())
+    assert layer is not None
+    assert layer["layer"].endswith(f" | app.{NAME}")  # after app.user, app.health and any before
     assert (
         migration.read_text().split("-- migrate:up")[1].split("-- migrate:down")[0].strip()
         in (tree / "init.sql").read_text()
