@@ -103,6 +103,6 @@ clean: ## Remove caches, run/ and results of local runs
 
 # >>> template-only: a service made with copier does not get this target (tools/template/rename.py)
 .PHONY: template-check
-template-check: install ## copier copy "Orders Service" into a temp dir: no template name left, its make lint + make test pass (~4 min)
+template-check: install ## copier copy "Orders Service" into a temp dir: no template name left, make domain NAME=orders, then its make lint + make test pass
 	$(RUN) python -m tools.template.check
 # <<< template-only
