@@ -7,7 +7,7 @@ COMPOSE_DEV := docker compose -f compose.yaml
 COMPOSE_PROD := docker compose -f compose.yaml -f compose.prod.yaml --env-file .env.prod
 
 .PHONY: help install dev prod local test lint fmt clean create-user bench fuzz chaos chaos-overload
-.PHONY: migrate migration release
+.PHONY: migrate migration release domain domain-sql
 .PHONY: bench-overhead
 
 help: ## List the targets
@@ -41,6 +41,14 @@ migrate: install ## Apply pending migrations (db/migrations) as DATABASE_OWNER_U
 migration: install ## Create the next migration file: make migration NAME=add_x (docs/migrations.md)
 	@test -n "$(NAME)" || { echo "usage: make migration NAME=add_x"; exit 2; }
 	$(RUN) dbmate --migrations-dir db/migrations new "$(NAME)"
+
+domain: install ## A new owner-scoped CRUD domain: make domain NAME=orders [SINGULAR=order] (docs/api.md)
+	@test -n "$(NAME)" || { echo "usage: make domain NAME=orders  (plural snake_case; SINGULAR=... if guessed wrong)"; exit 2; }
+	$(RUN) python -m tools.domain "$(NAME)" $(if $(SINGULAR),--singular "$(SINGULAR)")
+
+domain-sql: install ## Copy a `make domain` table's edited migration into init.sql: make domain-sql NAME=orders
+	@test -n "$(NAME)" || { echo "usage: make domain-sql NAME=orders"; exit 2; }
+	$(RUN) python -m tools.domain --init-sql "$(NAME)"
 
 # Docker targets say plainly when there is no engine to talk to.
 DOCKER_REQUIRED = @docker info >/dev/null 2>&1 && docker compose version >/dev/null 2>&1 || { \
@@ -99,6 +107,6 @@ clean: ## Remove caches, run/ and results of local runs
 
 # >>> template-only: a service made with copier does not get this target (tools/template/rename.py)
 .PHONY: template-check
-template-check: install ## copier copy "Orders Service" into a temp dir: no template name left, its make lint + make test pass (~4 min)
+template-check: install ## copier copy "Orders Service" into a temp dir: no template name left, make domain NAME=orders, then its make lint + make test pass
 	$(RUN) python -m tools.template.check
 # <<< template-only

@@ -1,6 +1,11 @@
 """Migrations (dbmate, db/migrations): init.sql and the migrations give the same schema, a
 database of the pre-migration era is adopted, the worked example of docs/migrations.md applies
-and rolls back, and a table without its GRANT fails a request clearly."""
+and rolls back, and a table without its GRANT fails a request clearly.
+
+A service adds migrations of its own (`make domain`, a team's `make migration`): none of these
+checks may depend on the template's migrations being the only ones. Each runs on the shipped
+folder and on a copy with a service's new table (`schema` fixture); the adoption and the worked
+example run on scratch folders that hold only the migrations they are about."""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ import secrets
 import shutil
 import subprocess
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
@@ -25,7 +31,61 @@ from tests.services import ADMIN_URL, ROOT, TestDatabase, TestRedis, as_app_user
 from tools.devstack.schema import MIGRATIONS_DIR, dbmate, migrate, set_app_password
 
 EXAMPLE_DIR = ROOT / "docs" / "migrations-example"
+EXAMPLE = sorted(EXAMPLE_DIR.glob("*.sql"))
 BASELINE = next(MIGRATIONS_DIR.glob("*_baseline.sql"))
+
+
+def version(migration: Path) -> str:
+    return migration.name.split("_", 1)[0]
+
+
+@dataclass(frozen=True)
+class Schema:
+    """A migrations folder and the init.sql that mirrors it."""
+
+    migrations: Path
+    init_sql: Path
+
+
+SHIPPED = Schema(MIGRATIONS_DIR, ROOT / "init.sql")
+
+# A service's own table, as `make domain` or a team would add it: a migration newer than every
+# other, and the same statements at the end of init.sql.
+WIDGETS_SQL = """
+CREATE TABLE IF NOT EXISTS widgets (
+    id        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    owner_id  bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    label     text   NOT NULL
+);
+CREATE INDEX IF NOT EXISTS widgets_owner_id_id_idx ON widgets (owner_id, id);
+GRANT SELECT, INSERT, UPDATE, DELETE ON widgets TO app_user;
+"""
+WIDGETS_MIGRATION = f"-- migrate:up\n{WIDGETS_SQL}\n-- migrate:down\nDROP TABLE widgets;\n"
+
+
+def with_a_new_table(folder: Path, *, mirrored: bool = True) -> Schema:
+    """db/migrations plus `99991231000000_create_widgets.sql`, and init.sql with its mirror
+    (or without it: the mistake the comparison must catch)."""
+    migrations = folder / "migrations"
+    shutil.copytree(MIGRATIONS_DIR, migrations)
+    (migrations / "99991231000000_create_widgets.sql").write_text(WIDGETS_MIGRATION)
+    init_sql = folder / "init.sql"
+    init_sql.write_text(SHIPPED.init_sql.read_text() + (WIDGETS_SQL if mirrored else ""))
+    return Schema(migrations, init_sql)
+
+
+@pytest.fixture(params=["shipped", "with-a-new-table"])
+def schema(request: pytest.FixtureRequest, tmp_path: Path) -> Schema:
+    """The repository's migrations and init.sql, then the same with a service's table added."""
+    return SHIPPED if request.param == "shipped" else with_a_new_table(tmp_path / "service")
+
+
+def folder_of(folder: Path, migrations: list[Path]) -> Path:
+    """A migrations folder holding exactly `migrations`."""
+    folder.mkdir(parents=True)
+    for path in migrations:
+        shutil.copy(path, folder / path.name)
+    return folder
 
 
 async def _create_empty(name: str) -> str:
@@ -95,21 +155,39 @@ def _baseline_up_sql() -> str:
     return text.split("-- migrate:up", 1)[1].split("-- migrate:down", 1)[0]
 
 
-async def test_init_sql_and_the_migrations_build_the_same_schema(scratch_url: str) -> None:
-    from_init_name = f"test_init_{secrets.token_hex(4)}"
-    from_init_url = await _create_empty(from_init_name)
+async def _schema_from_init_sql(init_sql: Path) -> str:
+    """`pg_dump` of a database built by running `init_sql`."""
+    name = f"test_init_{secrets.token_hex(4)}"
+    url = await _create_empty(name)
     try:
-        await _execute(from_init_url, (ROOT / "init.sql").read_text())
-        await asyncio.to_thread(migrate, scratch_url)
-        assert await _pg_dump(from_init_url) == await _pg_dump(scratch_url)
+        await _execute(url, init_sql.read_text())
+        return await _pg_dump(url)
     finally:
-        await _drop(from_init_name)
+        await _drop(name)
+
+
+async def test_init_sql_and_the_migrations_build_the_same_schema(
+    scratch_url: str, schema: Schema
+) -> None:
+    await asyncio.to_thread(migrate, scratch_url, migrations_dir=schema.migrations)
+    assert await _schema_from_init_sql(schema.init_sql) == await _pg_dump(scratch_url)
+
+
+async def test_a_migration_without_its_mirror_in_init_sql_is_caught(
+    scratch_url: str, tmp_path: Path
+) -> None:
+    unmirrored = with_a_new_table(tmp_path, mirrored=False)
+    await asyncio.to_thread(migrate, scratch_url, migrations_dir=unmirrored.migrations)
+    assert await _schema_from_init_sql(unmirrored.init_sql) != await _pg_dump(scratch_url)
 
 
 async def test_a_database_created_before_migrations_is_adopted_without_changes(
-    scratch_url: str,
+    scratch_url: str, schema: Schema, tmp_path: Path
 ) -> None:
+    """Adoption is the baseline's work alone: it records itself and changes nothing. The
+    migrations after it (the template's, then a service's) then apply as on any database."""
     await _execute(scratch_url, _baseline_up_sql())
+    baseline_only = folder_of(tmp_path / "baseline-only", [BASELINE])
     conn = await asyncpg.connect(scratch_url)
     try:
         await conn.execute(
@@ -117,31 +195,36 @@ async def test_a_database_created_before_migrations_is_adopted_without_changes(
         )
         objects = "SELECT relname, oid FROM pg_class WHERE relnamespace = 'public'::regnamespace"
         before = {row["relname"]: row["oid"] for row in await conn.fetch(objects)}
-        await asyncio.to_thread(migrate, scratch_url)
+        await asyncio.to_thread(migrate, scratch_url, migrations_dir=baseline_only)
         after = {row["relname"]: row["oid"] for row in await conn.fetch(objects)}
-        applied = [r[0] for r in await conn.fetch("SELECT version FROM schema_migrations")]
+        adopted = [r[0] for r in await conn.fetch("SELECT version FROM schema_migrations")]
+        await asyncio.to_thread(migrate, scratch_url, migrations_dir=schema.migrations)
+        applied = {r[0] for r in await conn.fetch("SELECT version FROM schema_migrations")}
         kept = await conn.fetchval("SELECT name FROM users WHERE username = 'kept'")
     finally:
         await conn.close()
-    assert BASELINE.name.split("_", 1)[0] in applied
+    assert adopted == [version(BASELINE)]
+    # Same objects, same oids: nothing was dropped or rebuilt (only dbmate's table is new).
+    assert {k: v for k, v in after.items() if not k.startswith("schema_migrations")} == before
+    assert applied == {version(path) for path in schema.migrations.glob("*.sql")}
     assert kept == "K"
-    # Same objects, same oids: nothing was dropped or rebuilt (later migrations only add).
-    assert {name: after.get(name) for name in before} == before
 
 
-def _with_example(tmp_path: Path) -> Path:
-    """db/migrations plus the worked example, as a team's next release would have them."""
-    folder = tmp_path / "migrations"
-    shutil.copytree(MIGRATIONS_DIR, folder)
-    for path in EXAMPLE_DIR.glob("*.sql"):
-        shutil.copy(path, folder / path.name)
-    return folder
+def example_chain(schema: Schema) -> list[Path]:
+    """The migrations the worked example was written on: those older than its first file. A
+    service's own, newer ones stay out, so rolling the example back never reaches them."""
+    first = version(EXAMPLE[0])
+    return sorted(p for p in schema.migrations.glob("*.sql") if version(p) < first)
 
 
 async def test_the_worked_example_applies_with_a_batched_backfill_and_rolls_back(
-    scratch_url: str, tmp_path: Path
+    scratch_url: str, schema: Schema, tmp_path: Path
 ) -> None:
-    await asyncio.to_thread(migrate, scratch_url)
+    chain = example_chain(schema)
+    assert chain[0] == schema.migrations / BASELINE.name
+    without_example = folder_of(tmp_path / "chain", chain)
+    with_example = folder_of(tmp_path / "chain-and-example", [*chain, *EXAMPLE])
+    await asyncio.to_thread(migrate, scratch_url, migrations_dir=without_example)
     before = await _pg_dump(scratch_url)
     conn = await asyncpg.connect(scratch_url)
     try:
@@ -149,7 +232,7 @@ async def test_the_worked_example_applies_with_a_batched_backfill_and_rolls_back
         await conn.copy_records_to_table(
             "users", records=rows, columns=["username", "password_hash", "name"]
         )
-        await asyncio.to_thread(migrate, scratch_url, migrations_dir=_with_example(tmp_path))
+        await asyncio.to_thread(migrate, scratch_url, migrations_dir=with_example)
         differing = "SELECT count(*) FROM users WHERE display_name IS DISTINCT FROM name"
         assert await conn.fetchval(differing) == 0
         index_valid = await conn.fetchval(
@@ -167,10 +250,15 @@ async def test_the_worked_example_applies_with_a_batched_backfill_and_rolls_back
         )
     finally:
         await app.close()
-    with_example = tmp_path / "migrations"
-    for _ in EXAMPLE_DIR.glob("*.sql"):
+    for _ in EXAMPLE:
         await asyncio.to_thread(dbmate, scratch_url, "rollback", migrations_dir=with_example)
     assert await _pg_dump(scratch_url) == before
+    conn = await asyncpg.connect(scratch_url)
+    try:
+        left = {r[0] for r in await conn.fetch("SELECT version FROM schema_migrations")}
+    finally:
+        await conn.close()
+    assert left == {version(path) for path in chain}
 
 
 NOTES_MIGRATION = """-- migrate:up

@@ -12,6 +12,9 @@ from typing import Any
 import requests
 import schemathesis
 
+from tools.chaos.ast_lock import serialise_ast_parse
+
+serialise_ast_parse()  # the workers' threads would break each other's ast.parse (CPython 3.11.7)
 LOGIN_ATTEMPTS = 50  # nginx limits /login to 5/s per address and the fuzzer uses it too
 
 

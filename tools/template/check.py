@@ -2,8 +2,9 @@
 
 Generates "Orders Service" from this checkout (`--vcs-ref HEAD`: the last commit, plus the
 uncommitted changes copier takes from a local HEAD, never an older tag), then fails if any
-spelling of the template's name is left, runs the new service's `make lint` and `make test`, and
-then `copier update` in another generated service
+spelling of the template's name is left, runs `make domain NAME=orders` in the new service (a
+domain of its own, as its team's first step) and then its `make lint` and `make test`, and then
+`copier update` in another generated service
 (tests/tooling/template/template_update_check.py). The generated directory is removed on
 success and kept (its path printed) on failure.
 """
@@ -24,6 +25,8 @@ ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_NAME = re.compile(r"fastapi.?(service.?)?template", re.IGNORECASE)
 UPDATE_CHECK = "tests/tooling/template/template_update_check.py"
 UPDATE_CHECK = "tests/tooling/template/template_update_check.py"
+# The service's first domain (tools/domain): its lint and tests run with the rest.
+DOMAIN = "orders"
 SKIPPED_DIRS = {".venv", ".git", ".mypy_cache", ".ruff_cache", ".pytest_cache", "__pycache__"}
 
 
@@ -80,6 +83,9 @@ def project_environment() -> dict[str, str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--targets", default="lint test", help="make targets to run in the service")
+    parser.add_argument(
+        "--domain", default=DOMAIN, help="`make domain NAME=...` before the targets ('' for none)"
+    )
     args = parser.parse_args(argv)
     parent = Path(tempfile.mkdtemp(prefix="template-check-"))
     parent.chmod(0o755)  # nginx's workers (another user) read the service's static files
@@ -89,11 +95,13 @@ def main(argv: list[str] | None = None) -> int:
     for trace in traces:
         print(f"template name left: {trace}")
     status = 1 if traces else 0
-    for target in args.targets.split():
+    steps = [["make", "domain", f"NAME={args.domain}"]] if args.domain else []
+    steps += [["make", target] for target in args.targets.split()]
+    for step in steps:
         if status == 0:
-            print(f"==> {destination}: make {target}", flush=True)
+            print(f"==> {destination}: {' '.join(step)}", flush=True)
             status = subprocess.run(  # noqa: S603
-                ["make", target],  # noqa: S607
+                step,
                 cwd=destination,
                 env=project_environment(),
                 check=False,
@@ -105,7 +113,9 @@ def main(argv: list[str] | None = None) -> int:
         status = subprocess.run(update_check, cwd=ROOT, check=False).returncode  # noqa: S603
     if status == 0:
         shutil.rmtree(destination.parent)
-        print("template-check: no template name left; lint, tests and copier update pass")
+        print(
+            "template-check: no template name left; make domain, lint, tests and copier update pass"
+        )
     else:
         print(f"template-check FAILED; the generated service is kept in {destination}")
     return status
