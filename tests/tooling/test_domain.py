@@ -1,5 +1,5 @@
 """`make domain NAME=...` (tools/domain): run in a copy of the repository, the new domain passes
-ruff, mypy --strict, the import contracts, its own tests (as app_user, against the real
+ruff, mypy --strict, the import contracts, its own tests (as the app role, against the real
 PostgreSQL and Redis) and the migration tests, with no edit. Names it cannot take are refused,
 and nothing is written then."""
 
