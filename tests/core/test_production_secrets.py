@@ -64,7 +64,11 @@ def tracked_files() -> list[str]:
             ["git", "-C", str(ROOT), "ls-files"], capture_output=True, text=True, check=True
         ).stdout.splitlines()
     except (OSError, subprocess.CalledProcessError):
-        listed = [str(p.relative_to(ROOT)) for p in ROOT.rglob("*") if p.is_file()]
+        listed = [
+            str(path.relative_to(ROOT))
+            for path in ROOT.rglob("*")
+            if path.is_file() and path.relative_to(ROOT).parts[0] not in (".venv", "run")
+        ]
     return sorted(path for path in listed if PUBLISHING.match(path))
 
 
