@@ -55,6 +55,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         openapi_url="/openapi.json" if docs else None,
         telemetry=native_telemetry(settings),
+        # Starlette's slash redirect names the client's Host (`Location: http://<Host>/path`):
+        # no route ends in a slash, so such a path is a JSON 404 instead.
+        redirect_slashes=False,
     )
     for router in ROUTERS:
         add_routes(app.router, router)

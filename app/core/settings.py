@@ -18,9 +18,23 @@ DEFAULT_DATABASE_URL = "postgresql://app_user@127.0.0.1:5432/app"
 PLACEHOLDER_MARKERS = ("change-me", "change_me", "changeme", "placeholder")
 
 
-# Secrets shipped for development (the defaults below, .env, .env.local): public, so production
-# refuses a secret that contains one, like a placeholder.
-DEVELOPMENT_SECRETS = ("dev-gateway-secret", "local-gateway-secret", "dev-app-password")
+# Secrets the repository publishes (the defaults below, .env, .env.local, compose.yaml, the
+# Kubernetes dev example, the CI and deployment checks): public, so production refuses a secret
+# that contains one, like a placeholder. tests/core/test_production_secrets.py reads the
+# committed files and fails when one of their secrets is missing here.
+DEVELOPMENT_SECRETS = (
+    "dev-gateway-secret",
+    "local-gateway-secret",
+    "dev-app-password",
+    "local-app-password",
+    "dev-postgres-password",
+    "demo-password",
+    "check-only",
+    "pull-only",
+)
+# GATEWAY_SECRET in production (nginx's proof to /auth/verify): at least 128 random bits as hex;
+# `openssl rand -hex 32` gives 64 characters.
+GATEWAY_SECRET_MIN_LENGTH = 32
 
 
 def _is_placeholder(value: str) -> bool:
@@ -178,6 +192,13 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _gateway_secret_not_empty(self) -> Self:
+        # An empty secret would match a caller's empty `X-Gateway-Secret:` header.
+        if not self.gateway_secret.get_secret_value():
+            raise ValueError("GATEWAY_SECRET must not be empty")
+        return self
+
+    @model_validator(mode="after")
     def _refuse_placeholders_in_production(self) -> Self:
         if self.environment != "production":
             return self
@@ -201,6 +222,11 @@ class Settings(BaseSettings):
         if known:
             raise ValueError(
                 f"development secret(s) in production: {', '.join(known)}; set real values"
+            )
+        if len(self.gateway_secret.get_secret_value()) < GATEWAY_SECRET_MIN_LENGTH:
+            raise ValueError(
+                f"GATEWAY_SECRET must have at least {GATEWAY_SECRET_MIN_LENGTH} characters in "
+                "production (e.g. `openssl rand -hex 32`)"
             )
         if self.seed_demo_user:
             raise ValueError("SEED_DEMO_USER must be false in production")

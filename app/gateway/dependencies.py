@@ -16,7 +16,8 @@ async def require_gateway(
     settings: SettingsDep,
     secret: Annotated[str | None, Header(alias=GATEWAY_SECRET_HEADER)] = None,
 ) -> None:
-    """Refuses a direct call before any session work."""
+    """Refuses a direct call before any session work. An empty secret matches nothing (the
+    settings refuse one; this holds for settings built without their validation too)."""
     expected = settings.gateway_secret.get_secret_value().encode()
-    if secret is None or not hmac.compare_digest(secret.encode(), expected):
+    if not expected or secret is None or not hmac.compare_digest(secret.encode(), expected):
         raise GatewayOnly

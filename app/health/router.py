@@ -10,6 +10,7 @@ from app.health import service
 from app.health.dependencies import MigrationCheckDep
 from app.health.schemas import Live, Ready
 from app.http.cache_control import NO_STORE_HEADERS
+from app.http.errors import RETRY_AFTER_DOC
 from app.wiring.dependencies import PoolDep, RedisDep
 
 router = APIRouter(prefix="/health", tags=["health"])
@@ -20,8 +21,23 @@ async def live() -> Live:
     return Live(status="ok")
 
 
-@router.get("/ready", response_model=Ready, responses={503: {"model": Ready}})
+# A 503 says when to ask again, like every 503 of the app (RFC 9110).
+NOT_READY_HEADERS = {**NO_STORE_HEADERS, "Retry-After": "1"}
+
+
+@router.get(
+    "/ready",
+    response_model=Ready,
+    responses={
+        503: {
+            "model": Ready,
+            "description": "A dependency is down or the schema is behind",
+            "headers": {"Retry-After": RETRY_AFTER_DOC},
+        }
+    },
+)
 async def ready(pool: PoolDep, redis: RedisDep, migrations: MigrationCheckDep) -> JSONResponse:
     body = await service.readiness(pool=pool, redis=redis, migrations=migrations)
-    status_code = 200 if body.status == "ok" else 503
-    return JSONResponse(body.model_dump(), status_code=status_code, headers=NO_STORE_HEADERS)
+    if body.status == "ok":
+        return JSONResponse(body.model_dump(), headers=NO_STORE_HEADERS)
+    return JSONResponse(body.model_dump(), status_code=503, headers=NOT_READY_HEADERS)

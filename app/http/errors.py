@@ -108,6 +108,15 @@ class WorkerBusy(ServiceUnavailable):
     dependency = "worker"
 
 
+class WorkerBusyOnceBodyArrived(StarletteHTTPException):
+    """WorkerBusy for a request whose body arrived while the worker filled up
+    (app/http/in_flight.py). Raised from `receive`, so an HTTPException: FastAPI's body parsing
+    passes those through as they are; the handler answers it as WorkerBusy."""
+
+    def __init__(self) -> None:
+        super().__init__(WorkerBusy.status_code, WorkerBusy.default_detail)
+
+
 class ClientDisconnected(AppError):
     """The client left before its answer (nginx's "client closed request"): nobody reads it."""
 
@@ -170,6 +179,8 @@ UNPARSABLE_BODY = ValidationIssue(loc=["body"], msg="Body could not be parsed", 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    if isinstance(exc, WorkerBusyOnceBodyArrived):
+        return WorkerBusy().response()
     if exc.status_code == 400:
         # FastAPI's answer to a body it cannot decode (e.g. not UTF-8): the contract says 422.
         body = ValidationErrorBody(detail="Request validation failed", errors=[UNPARSABLE_BODY])

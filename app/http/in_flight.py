@@ -6,6 +6,16 @@ timeouts and come back as nginx's 504 after the work was done anyway (docs/bench
 uvicorn's own `limit_concurrency` counts connections, not requests (nginx keeps idle ones
 open), and answers plain text without `Retry-After`.
 Health checks and the metrics scrape are never refused: an overloaded worker is still alive.
+
+A request holds its slot while it works, not while it waits for its body: waiting in
+`receive` for the next part of the body it gives the slot back, and it takes one again when
+that part has come. Once the whole body is there it is shed like a new request (the same 503)
+if the worker filled up meanwhile. So clients that send a body slowly (or never) cannot take
+the slots that admitted work needs: a waiting body costs a coroutine and a buffer, no CPU and
+no PostgreSQL or Redis connection, and the body deadline (app/http/body_deadline.py) and
+nginx's per-address connection limit bound how many wait. A separate, smaller bound for
+bodies still arriving would be a pool of its own that slow clients fill, and every correct
+login (a body too) would then be shed with them.
 """
 
 from __future__ import annotations
@@ -13,7 +23,7 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.http.cache_control import NO_STORE_HEADERS
-from app.http.errors import WorkerBusy
+from app.http.errors import WorkerBusy, WorkerBusyOnceBodyArrived
 
 EXEMPT_PREFIXES = ("/health/", "/metrics")
 
@@ -45,7 +55,26 @@ class InFlightLimitMiddleware:
             await send(dict(self._shed_body))
             return
         self.in_flight += 1
+        body_done = False
+
+        async def receive_without_the_slot() -> Message:
+            nonlocal body_done
+            if body_done:  # e.g. waiting for a disconnect while answering: still at work
+                return await receive()
+            self.in_flight -= 1
+            try:
+                message = await receive()
+            finally:
+                self.in_flight += 1
+            if message["type"] != "http.request":  # the client left: ClientDisconnect follows
+                body_done = True
+            elif not message.get("more_body", False):
+                body_done = True
+                if self.in_flight > self.limit:
+                    raise WorkerBusyOnceBodyArrived
+            return message
+
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive_without_the_slot, send)
         finally:
             self.in_flight -= 1

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from app.auth.dependencies import CurrentUser, ProfilesDep
 from app.auth.exceptions import AUTH_ERRORS
 from app.http.errors import COMMON_ERRORS, documented
+from app.http.json_body import json_body, json_body_openapi
 from app.http.rate_limit import TooManyRequests
 from app.user import service
 from app.user.dependencies import SearchLimitDep
@@ -25,9 +26,13 @@ async def get_name(user: CurrentUser, pool: PoolDep, profiles: ProfilesDep) -> U
     return await service.get_name(pool=pool, profiles=profiles, user=user)
 
 
-@router.post("/setName", response_model=UserName)
+# The token is checked before the body is read: `user` comes before `body` (app/http/json_body.py).
+@router.post("/setName", response_model=UserName, openapi_extra=json_body_openapi(SetNameRequest))
 async def set_name(
-    body: SetNameRequest, user: CurrentUser, pool: PoolDep, profiles: ProfilesDep
+    user: CurrentUser,
+    body: Annotated[SetNameRequest, Depends(json_body(SetNameRequest))],
+    pool: PoolDep,
+    profiles: ProfilesDep,
 ) -> UserName:
     return await service.set_name(pool=pool, profiles=profiles, user=user, name=body.name)
 

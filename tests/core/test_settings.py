@@ -12,7 +12,7 @@ PROD_VALUES = {
     "environment": "production",
     "database_url": "postgresql://app_user:s3cret-Db-pass@db:5432/app",
     "redis_url": "redis://:s3cret-Redis-pass@redis:6379/0",
-    "gateway_secret": "a-real-gateway-secret-value",
+    "gateway_secret": "a-real-gateway-secret-of-at-least-32-chars",
 }
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.e2e.conftest import AccountFactory, login
 from tests.e2e.raw import RawAnswer, address, read_answer, send_raw
 from tests.e2e.target import Target
 from tests.e2e.test_contract import logged_within
@@ -151,13 +152,17 @@ async def test_one_address_holding_many_requests_gets_json_429_with_retry_after(
 
 @pytest.mark.parametrize("path", ["/login", "/setName"])
 async def test_a_body_trickling_in_is_cut_with_json_408_at_the_deadline(
-    target: Target, path: str
+    target: Target, http: httpx.AsyncClient, new_account: AccountFactory, path: str
 ) -> None:
     """One byte every 2 s never trips nginx's 10 s between reads; the app's total deadline
-    (BODY_READ_TIMEOUT_SECONDS, 10 s) ends the request."""
+    (BODY_READ_TIMEOUT_SECONDS, 10 s) ends the request. /setName reads its body only for a
+    valid token (without one it is a 401 at once), so that one is sent with a token."""
+    head = f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    if path == "/setName":
+        auth = await login(http, await new_account())
+        head += f"Authorization: {auth['Authorization']}\r\n"
     host, port = address(target.base_url)
     reader, writer = await asyncio.open_connection(host, port)
-    head = f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
     writer.write(f"{head}Content-Length: 1000\r\n\r\n".encode())
     started = asyncio.get_running_loop().time()
     answer_task = asyncio.create_task(read_answer(reader))

@@ -100,7 +100,7 @@ def test_the_rendered_settings_start_the_app_in_the_overlays_environment(
     secrets = {
         "database_url": "postgresql://app_user:s3cret-Db@db:5432/app",
         "redis_url": "redis://:s3cret-Redis-pass@redis:6379/0",
-        "gateway_secret": "a-real-gateway-secret-value",
+        "gateway_secret": "a-real-gateway-secret-of-at-least-32-chars",
     }
     values = {key.lower(): value for key, value in config.items()}
     # The values alone: model_validate reads no environment and no dotenv file.

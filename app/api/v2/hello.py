@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Response
 from pydantic import BaseModel
 
+import version
 from app.http.cache_control import PUBLIC_SHORT
-from version import __version__
 
 router = APIRouter()
 
@@ -34,5 +34,6 @@ async def hello(response: Response) -> HelloV2:
     response.headers["Cache-Control"] = PUBLIC_SHORT
     return HelloV2(
         data=Greeting(message="Hello, world!", audience="everyone"),
-        meta=Meta(api_version="v2", app_version=__version__, server_time=datetime.now(UTC)),
+        # Read from the module on each request: what version.py says is what clients see.
+        meta=Meta(api_version="v2", app_version=version.__version__, server_time=datetime.now(UTC)),
     )
