@@ -1,0 +1,51 @@
+"""The events tests' own database (per module) and the broker under test (per session)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from tests.conftest import AppState, as_the_app_reaches_it, make_settings, running
+from tests.events_helpers import create_events_database, start_broker
+from tests.services import TestDatabase, TestRedis
+from tools.devstack.brokers import Broker
+from tools.devstack.servers import ServerError
+from tools.devstack.throwaway import ThrowawayPgBouncer
+
+
+@pytest.fixture(scope="session")
+def event_broker(request: pytest.FixtureRequest) -> Iterator[Broker]:
+    """The broker of `on_every_broker`: the local one, or a private one started for the
+    session (a broker that cannot be had here skips its tests, saying why)."""
+    name = getattr(request, "param", "redis")
+    try:
+        broker = start_broker(name)
+    except (ServerError, TimeoutError, OSError) as exc:
+        pytest.skip(f"no {name} broker: {exc}")
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
+@pytest.fixture(scope="module")
+async def events_db() -> AsyncIterator[TestDatabase]:
+    """A database of this module's own: the advisory lock is per database, and the e2e stack
+    runs a relay of its own in the session database."""
+    db = await create_events_database()
+    yield db
+    await db.drop()
+
+
+@pytest.fixture(scope="module")
+def app_events_db(events_db: TestDatabase, pgbouncer: ThrowawayPgBouncer | None) -> TestDatabase:
+    """events_db as the app reaches it: through PgBouncer on that backend."""
+    return as_the_app_reaches_it(events_db, pgbouncer)
+
+
+@pytest.fixture(scope="module")
+async def state(app_events_db: TestDatabase, redis_db: TestRedis) -> AsyncIterator[AppState]:
+    """Overrides the session `state` (so `make_user` too): the app over events_db, relay off."""
+    async with running(make_settings(app_events_db, redis_db)) as started:
+        yield started.state
