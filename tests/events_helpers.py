@@ -107,7 +107,12 @@ async def lock_holders(dsn: str) -> list[int]:
 
 def start_relay_process(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
     """`python -m app.cli relay-events` against the test's database, Redis and stream."""
-    # Only what the relay needs: settings that other tests put in os.environ stay out.
+    return start_process(["-m", "app.cli", "relay-events"], settings, log)
+
+
+def start_process(args: list[str], settings: Settings, log: Path) -> subprocess.Popen[bytes]:
+    """`python <args>` with the test's database, Redis, stream and broker as its settings."""
+    # Only what the process needs: settings that other tests put in os.environ stay out.
     env = {
         "PATH": os.environ.get("PATH", ""),
         "ENV_FILE": "",
@@ -124,7 +129,7 @@ def start_relay_process(settings: Settings, log: Path) -> subprocess.Popen[bytes
     }
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "relay-events"],
+            [sys.executable, *args],
             cwd=ROOT,
             env=env,
             stdout=out,

@@ -13,7 +13,10 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 
+import aio_pika
+import aio_pika.exceptions
 import asyncpg
 import pytest
 from prometheus_client import REGISTRY
@@ -24,8 +27,9 @@ from app.events.envelope import Envelope
 from app.events.lifespan import build_publisher
 from app.events.outbox import claim_pending
 from app.events.processing import ProcessedIds
+from app.events.topology import Topology
 from app.user.service import SET_NAME_SQL
-from tests.conftest import AppState, UserFactory, make_settings
+from tests.conftest import AppState, UserFactory, http_client, login, make_settings, running
 from tests.events_helpers import (
     consuming,
     dead_letter_ids,
@@ -33,11 +37,13 @@ from tests.events_helpers import (
     fast_relay,
     on_every_broker,
     relay_task,
+    start_process,
     unique_stream,
     wait_until,
 )
 from tests.services import TestDatabase, TestRedis
 from tools.devstack.brokers import Broker
+from tools.downstream.names import effects_key, names_key
 
 NAME_CHANGED = "user.name_changed"
 PENDING_SQL = "SELECT count(*) FROM outbox WHERE aggregate_id = $1 AND published_at IS NULL"
@@ -261,3 +267,54 @@ async def test_a_failing_handler_is_retried_then_dead_lettered(
         "events_handler_retries_total", {"broker": broker_settings.events_broker, "group": group}
     )
     assert retries == 2
+
+
+@on_every_broker
+async def test_another_service_reacts_to_a_name_change(
+    broker_settings: Settings, make_user: UserFactory, state: AppState, tmp_path: Path
+) -> None:
+    """tools/downstream/names.py, a separate process, keeps its copy of display names from
+    user.name_changed over the broker; /setName goes through an app whose lifespan relays."""
+    user = await make_user(name="Old Name")
+    group = _group()
+    log = tmp_path / "names.log"
+    relaying = broker_settings.model_copy(update={"outbox_relay_enabled": True})
+    command = ["-m", "tools.downstream.names", "--group", group]
+    service = start_process(command, broker_settings, log)
+    try:
+        async with running(relaying) as app, http_client(app) as http:
+            # The service's group must exist before the event is published (RabbitMQ).
+            await wait_until(lambda: _group_exists(broker_settings, group), "its group", WAIT)
+            auth = await login(http, user)
+            response = await http.post("/setName", json={"name": "New Name"}, headers=auth)
+            assert response.status_code == 200
+
+            async def renamed() -> bool:
+                return await state.redis.hget(names_key(group), str(user.id)) == "New Name"
+
+            await wait_until(renamed, "the other service's copy", WAIT)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n--- names service ---\n{log.read_text()}") from None
+    finally:
+        service.terminate()
+        assert service.wait(15) == 0, log.read_text()
+    effects = await state.redis.hgetall(effects_key(group))
+    assert list(effects.values()) == ["1"]
+    await state.redis.delete(names_key(group), effects_key(group))
+
+
+async def _group_exists(settings: Settings, group: str) -> bool:
+    """Whether the consuming service has declared its group (queue, consumer, stream group)."""
+    topology = Topology(settings.events_stream)
+    broker = settings.events_broker
+    if broker == "rabbitmq":
+        connection = await aio_pika.connect(settings.broker_url)
+        try:
+            channel = await connection.channel()
+            await channel.declare_queue(topology.queue(group), passive=True)
+            return True
+        except aio_pika.exceptions.ChannelClosed:
+            return False
+        finally:
+            await connection.close()
+    return True  # the others keep what was published before the group joined
