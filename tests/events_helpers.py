@@ -8,6 +8,7 @@ import contextlib
 import inspect
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 import time
@@ -145,14 +146,27 @@ BROKER_NAMES = ("redis", "rabbitmq", "kafka", "nats")
 on_every_broker = pytest.mark.parametrize(
     "event_broker", BROKER_NAMES, indirect=True, scope="session"
 )
-PRIVATE_BROKERS = ROOT / "run" / "test-brokers" / str(os.getpid())
+PRIVATE_BROKERS = ROOT / "run" / "test-brokers"
+STARTED_BROKERS: list[str] = []  # what the session started, for its closing summary
+
+
+def own_brokers_folder() -> Path:
+    return PRIVATE_BROKERS / str(os.getpid())
 
 
 def start_broker(name: str) -> Broker:
+    """TEST_RABBITMQ_URL, TEST_KAFKA_URL, TEST_NATS_URL, else the broker's local default."""
     if name == "redis":
         return Broker("redis", "")
-    url = Settings.model_validate({"events_broker": name}).broker_url
-    return broker_for(name, url, folder=PRIVATE_BROKERS)
+    default = Settings.model_validate({"events_broker": name}).broker_url
+    url = os.environ.get(f"TEST_{name.upper()}_URL", default)
+    for old in PRIVATE_BROKERS.glob("*"):  # left by sessions that were killed
+        if old.name.isdigit() and not Path(f"/proc/{old.name}").exists():
+            shutil.rmtree(old, ignore_errors=True)
+    broker = broker_for(name, url, folder=own_brokers_folder())
+    if broker.server is not None:
+        STARTED_BROKERS.append(f"{broker.server.name} on 127.0.0.1:{broker.server.port}")
+    return broker
 
 
 @asynccontextmanager

@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
 from tests.conftest import AppState, as_the_app_reaches_it, make_settings, running
-from tests.events_helpers import create_events_database, start_broker
+from tests.events_helpers import (
+    STARTED_BROKERS,
+    create_events_database,
+    own_brokers_folder,
+    start_broker,
+)
 from tests.services import TestDatabase, TestRedis
 from tools.devstack.brokers import Broker
 from tools.devstack.servers import ServerError
 from tools.devstack.throwaway import ThrowawayPgBouncer
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """One line naming the private brokers this session started (none answered)."""
+    if STARTED_BROKERS:
+        terminalreporter.write_line(
+            f"no broker answering at the configured address: private {', '.join(STARTED_BROKERS)}"
+            " under run/test-brokers, stopped when the tests ended"
+        )
 
 
 @pytest.fixture(scope="session")
@@ -27,6 +42,8 @@ def event_broker(request: pytest.FixtureRequest) -> Iterator[Broker]:
         yield broker
     finally:
         broker.stop()
+        with contextlib.suppress(OSError):  # the session's folder, once its brokers are gone
+            own_brokers_folder().rmdir()
 
 
 @pytest.fixture(scope="module")

@@ -20,12 +20,15 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from app.core.settings import Settings
 from tools.devstack import processes, waiting
+from tools.devstack.private import LOOPBACK
 from tools.devstack.servers import ServerError, _ServerProcess, install_missing
 
 BROKERS = ("rabbitmq", "kafka", "nats")
@@ -181,18 +184,58 @@ class Broker:
             self.server.destroy()
             self.server = None
 
+    def environment(self) -> dict[str, str]:
+        """What the app's processes need to reach it (nothing for the default, Redis)."""
+        if self.name == "redis":
+            return {}
+        env = {"EVENTS_BROKER": self.name, "EVENTS_BROKER_URL": self.url}
+        if self.settings.get("events_kafka_idempotence") is False:
+            env["EVENTS_KAFKA_IDEMPOTENCE"] = "false"
+        return env
+
+
+def local_broker(settings: Settings, *, folder: Path) -> Broker:
+    """`make local`: EVENTS_BROKER at its URL, or a private one (said in one line)."""
+    if settings.events_broker == "redis":
+        return Broker("redis", "")
+    broker = broker_for(settings.events_broker, settings.broker_url, folder=folder, keep_port=True)
+    if broker.server is not None:
+        print(
+            f"no {broker.name} answering at the configured address: private {broker.server.name} "
+            f"on 127.0.0.1:{broker.server.port} under {folder / broker.name}, stopped with "
+            "make local",
+            flush=True,
+        )
+    return broker
+
+
+def _address(url: str, broker: str) -> tuple[str, int]:
+    parts = urlsplit(url if "://" in url else f"tcp://{url}")
+    return parts.hostname or "127.0.0.1", parts.port or DEFAULT_PORTS[broker]
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
 
 def answering(url: str, broker: str) -> bool:
-    address = url if "://" in url else f"tcp://{url}"
-    parts = urlsplit(address)
-    return processes.listening(parts.hostname or "127.0.0.1", parts.port or DEFAULT_PORTS[broker])
+    return processes.listening(*_address(url, broker))
 
 
-def broker_for(broker: str, url: str, *, folder: Path) -> Broker:
-    """The broker at `url` when it answers, else a private one started under `folder`."""
-    if answering(url, broker):
+def broker_for(broker: str, url: str, *, folder: Path, keep_port: bool = False) -> Broker:
+    """The broker at `url` when it answers, else a private one started under `folder`: on the
+    URL's port when `keep_port` and it is free (make local: other terminals find it at the
+    address they know), else on any free port (tests running at once keep apart)."""
+    host, wanted = _address(url, broker)
+    if host not in LOOPBACK or answering(url, broker):  # another machine's is never replaced
         return Broker(broker, url)
-    server = new_server(broker, folder / broker)
+    port = wanted if keep_port and _bindable(wanted) else None
+    server = new_server(broker, folder / broker, port)
     server.start()
     settings: dict[str, object] = {"events_broker_url": server.url}
     if broker == "kafka":

@@ -21,6 +21,7 @@ from types import FrameType
 from urllib.parse import urlsplit
 
 from app.core.settings import Settings, load_settings
+from tools.devstack.brokers import Broker, local_broker
 from tools.devstack.migrate import DatabaseUrls, database_urls, run_migrations
 from tools.devstack.nginx import ROOT
 from tools.devstack.private import PrivateServices, start_missing, with_port
@@ -70,18 +71,33 @@ def main() -> int:
         _say(str(exc))
         return 1
     try:
+        # EVENTS_BROKER=rabbitmq|kafka|nats: a private one in run/local/services when none answers.
+        broker = local_broker(settings, folder=ROOT / run_dir / "services")
+    except (ServerError, TimeoutError) as exc:
+        services.stop()
+        _say(str(exc))
+        return 1
+    try:
         port = urlsplit(services.database_url).port or 5432
         return _serve(
             settings,
             services,
             DatabaseUrls(services.database_url, with_port(urls.app, port)),
             run_dir,
+            broker,
         )
     finally:
+        broker.stop()
         services.stop()
 
 
-def _serve(settings: Settings, services: PrivateServices, urls: DatabaseUrls, run_dir: Path) -> int:
+def _serve(
+    settings: Settings,
+    services: PrivateServices,
+    urls: DatabaseUrls,
+    run_dir: Path,
+    broker: Broker,
+) -> int:
     if not run_migrations(urls):
         _say(
             "Start PostgreSQL, or set DATABASE_OWNER_URL and DATABASE_URL"
@@ -94,6 +110,7 @@ def _serve(settings: Settings, services: PrivateServices, urls: DatabaseUrls, ru
             "GATEWAY_SECRET": settings.gateway_secret.get_secret_value(),
             "DATABASE_URL": urls.app,
             "REDIS_URL": services.redis_url,
+            **broker.environment(),
         },
         http_port=settings.http_port,
         api_port=settings.api_port,
