@@ -49,9 +49,16 @@ DOCKER_REQUIRED = @docker info >/dev/null 2>&1 && docker compose version >/dev/n
 	exit 1; }
 .PHONY: docker-smoke check-deploy
 
-dev: ## Docker dev stack (reload, source mounted) on http://localhost:8080 (HTTP_HOST_PORT)
+# make dev EVENTS_BROKER=rabbitmq|nats: that broker's compose profile, the app pointed at it.
+EVENTS_BROKER ?= redis
+DEV_BROKER_URL_rabbitmq = amqp://app:$${RABBITMQ_PASSWORD:-dev-rabbitmq-password}@rabbitmq:5672/
+DEV_BROKER_URL_nats = nats://nats:4222
+DEV_BROKER = $(if $(DEV_BROKER_URL_$(EVENTS_BROKER)),COMPOSE_PROFILES=$(EVENTS_BROKER) \
+	EVENTS_BROKER_URL=$${EVENTS_BROKER_URL:-$(DEV_BROKER_URL_$(EVENTS_BROKER))}) EVENTS_BROKER=$(EVENTS_BROKER)
+
+dev: ## Docker dev stack (reload, source mounted) on http://localhost:8080 (HTTP_HOST_PORT); EVENTS_BROKER=rabbitmq|nats adds that broker
 	$(DOCKER_REQUIRED)
-	$(COMPOSE_DEV) up --detach --build --wait
+	$(DEV_BROKER) $(COMPOSE_DEV) up --detach --build --wait
 	@echo "API through nginx: http://localhost:$${HTTP_HOST_PORT:-8080}"
 	@echo "logs: $(COMPOSE_DEV) logs -f    stop: $(COMPOSE_DEV) down"
 
