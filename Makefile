@@ -7,7 +7,7 @@ COMPOSE_DEV := docker compose -f compose.yaml
 COMPOSE_PROD := docker compose -f compose.yaml -f compose.prod.yaml --env-file .env.prod
 
 .PHONY: help install dev prod local test lint fmt clean create-user bench fuzz chaos chaos-overload
-.PHONY: migrate migration
+.PHONY: migrate migration asyncapi
 .PHONY: bench-overhead
 
 help: ## List the targets
@@ -91,6 +91,9 @@ chaos: install ## Faults under load (Redis/PostgreSQL stopped, worker SIGKILL, A
 
 chaos-overload: install ## 1,024 wrk connections on /getName for 60 s, pool shedding, slowloris: results/overload-*.json (~2 min)
 	$(RUN) python -m tools.chaos --overload $(ARGS)
+
+asyncapi: install ## Regenerate docs/events.asyncapi.yaml from app/events/catalog.py (a test fails when they differ)
+	$(RUN) python -m app.events.asyncapi --write
 
 create-user: install ## Create a user: make create-user USERNAME=alice [NAME="Alice A."]
 	@test -n "$(USERNAME)" || { echo "usage: make create-user USERNAME=name [NAME=...]"; exit 2; }
