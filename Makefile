@@ -86,7 +86,7 @@ bench-overhead: install ## What metrics and tracing cost: stacks with and withou
 fuzz: install ## schemathesis through nginx with a real token: >= 1,000 requests, no 5xx, documented answers (~3 min; ARGS="--examples 50")
 	$(RUN) python -m tools.chaos.fuzz $(ARGS)
 
-chaos: install ## Faults under load (Redis/PostgreSQL stopped, worker SIGKILL, API down, Redis Cluster failover): table + results/chaos-*.json (~2 min; ARGS="--short")
+chaos: install ## Faults under load (Redis/PostgreSQL stopped, worker SIGKILL, API down, Redis Cluster failover; per broker: broker stopped 30 s, relay killed mid-batch): table + results/chaos-*.json (~7 min; ARGS="--short", "--brokers nats")
 	$(RUN) python -m tools.chaos $(ARGS)
 
 chaos-overload: install ## 1,024 wrk connections on /getName for 60 s, pool shedding, slowloris: results/overload-*.json (~2 min)

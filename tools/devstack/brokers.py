@@ -40,9 +40,9 @@ class BrokerServer(_ServerProcess):
     """One broker process on 127.0.0.1:port."""
 
     def __init__(self, folder: Path, port: int) -> None:
-        self.folder = folder
+        self.folder = folder.resolve()  # RabbitMQ's HOME and paths must not be relative
         self.port = port
-        self.log = folder / f"{self.name}.log"
+        self.log = self.folder / f"{self.name}.log"
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
