@@ -10,6 +10,7 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -453,3 +454,53 @@ async def _insert_event(dsn: str, aggregate: int) -> None:
         )
     finally:
         await conn.close()
+
+
+@on_every_backend
+async def test_a_message_that_keeps_crashing_consumers_goes_to_the_dead_letters(
+    state: AppState, stream: str
+) -> None:
+    """One delivered more than max_deliveries times (each consumer that took it died) is moved
+    to the dead-letter stream unhandled, and so is a malformed entry, at once."""
+    event = Envelope(
+        event_id=str(uuid.uuid4()),
+        event_type=NAME_CHANGED,
+        schema_version=1,
+        occurred_at=datetime.now(UTC),
+        aggregate_id=1,
+        payload='{"user_id": 1, "old_name": "a", "new_name": "b"}',
+    )
+    await state.redis.xadd(stream, event.to_fields())  # type: ignore[arg-type]
+    handled: list[Envelope] = []
+
+    async def record(received: Envelope) -> None:
+        handled.append(received)
+
+    consumer = EventConsumer(
+        state.redis,
+        stream=stream,
+        group="g",
+        consumer="survivor",
+        handler=record,
+        claim_idle_ms=0,
+        claim_every_seconds=0,
+        max_deliveries=2,
+    )
+    await consumer.ensure_group()
+    for crashed in ("a", "b"):  # each reads it and dies
+        await state.redis.xreadgroup("g", crashed, {stream: ">"}, count=10)
+        await state.redis.xclaim(stream, "g", crashed, 0, [await _only_pending(state, stream)])
+    await state.redis.xadd(stream, {"not": "an event"})
+    await consumer.poll(block_ms=100)
+    assert handled == []
+    dead: Any = await state.redis.xrange(consumer.dead_letters)
+    assert [fields.get("event_id") for _id, fields in dead] == [event.event_id, None]
+    assert dead[0][1]["dead_letter_reason"] == "delivered too often"
+    assert dead[1][1]["dead_letter_reason"].startswith("malformed")
+    assert (await state.redis.xpending(stream, "g"))["pending"] == 0
+    await state.redis.delete(consumer.dead_letters)
+
+
+async def _only_pending(state: AppState, stream: str) -> str:
+    [entry] = await state.redis.xpending_range(stream, "g", min="-", max="+", count=10)
+    return str(entry["message_id"])
