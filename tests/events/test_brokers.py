@@ -227,14 +227,18 @@ async def test_a_duplicate_delivery_is_handled_once(
             await publisher.publish([later])
         finally:
             await publisher.close()
-        await wait_until(lambda: len(seen.events) == 2, "both events", WAIT)
+        await wait_until(lambda: len(seen.events) >= 2, "both events", WAIT)
         await asyncio.sleep(0.5)
-    assert seen.calls == {event.event_id: 1, later.event_id: 1}
+    duplicates = _consumed(broker_settings, group, "duplicate")
+    assert seen.calls == {event.event_id: 1, later.event_id: 1}, f"{duplicates} duplicates"
     processed = ProcessedIds(state.redis, group=group, ttl_seconds=60)
     assert await processed.seen(event.event_id)
-    # Redis (the marker) and NATS (Nats-Msg-Id) drop the copy; the others deliver it twice.
-    duplicates = _consumed(broker_settings, group, "duplicate")
-    assert duplicates == (1 if broker_settings.events_broker in {"rabbitmq", "kafka"} else 0)
+    # Redis (the marker) and NATS (Nats-Msg-Id) drop the copy; the others deliver it twice (or
+    # more: a consumer that reconnects gets its unacknowledged message again).
+    if broker_settings.events_broker in {"rabbitmq", "kafka"}:
+        assert duplicates >= 1
+    else:
+        assert duplicates == 0
 
 
 @on_every_broker
