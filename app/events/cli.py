@@ -1,7 +1,8 @@
 """`relay-events` and `consume-events`, registered into `python -m app.cli`.
 
 relay-events runs the same relay the API runs in its lifespan, for deployments that prefer a
-separate service; both may run at once, the advisory lock keeps one active.
+separate service; both may run at once, the advisory lock keeps one active. consume-events
+reads EVENTS_BROKER's events as one consumer group and prints each as a JSON line.
 """
 
 from __future__ import annotations
@@ -14,13 +15,15 @@ import socket
 from collections.abc import Awaitable
 from dataclasses import replace
 
+import prometheus_client
+
 from app.core.logging_config import configure_logging
 from app.core.settings import Settings, get_settings
-from app.events.consumer import EventConsumer
+from app.events.consumers import consume
 from app.events.envelope import Envelope
 from app.events.lifespan import build_relay
 from app.wiring.connections import open_redis, redis_options
-from utils.redis.redis import close_redis, create_redis
+from utils.redis.redis import RedisClient, close_redis, create_redis
 
 BLOCK_MS = 5_000
 
@@ -34,7 +37,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--consumer", default=socket.gethostname(), help="consumer name, unique in the group"
     )
     consume.add_argument(
-        "--claim-idle-ms", type=int, default=60_000, help="retry others' unacked after this"
+        "--claim-idle-ms", type=int, default=60_000, help="redis: retry others' unacked after this"
+    )
+    consume.add_argument(
+        "--metrics-port", type=int, default=0, help="serve /metrics on 127.0.0.1:PORT (0: off)"
     )
     consume.set_defaults(handler=consume_events_command)
 
@@ -47,6 +53,8 @@ def relay_events_command(args: argparse.Namespace) -> int:
 
 def consume_events_command(args: argparse.Namespace) -> int:
     settings = _settings()
+    if args.metrics_port:
+        prometheus_client.start_http_server(args.metrics_port, addr="127.0.0.1")
     _run_until_signalled(_consume(settings, args.group, args.consumer, args.claim_idle_ms))
     return 0
 
@@ -66,21 +74,25 @@ async def _relay(settings: Settings) -> None:
 
 
 async def _consume(settings: Settings, group: str, name: str, claim_idle_ms: int) -> None:
-    # Its own client: XREADGROUP BLOCK needs a socket timeout longer than the block.
-    options = replace(redis_options(settings), socket_timeout=BLOCK_MS / 1000 + 5)
-    redis = create_redis(options)
-    consumer = EventConsumer(
-        redis,
-        stream=settings.events_stream,
-        group=group,
-        consumer=name,
-        handler=_print_event,
-        claim_idle_ms=claim_idle_ms,
-    )
+    redis = consumer_redis(settings)
     try:
-        await consumer.run(block_ms=BLOCK_MS)
+        await consume(
+            settings,
+            redis,
+            group=group,
+            consumer=name,
+            handler=_print_event,
+            claim_idle_ms=claim_idle_ms,
+            block_ms=BLOCK_MS,
+        )
     finally:
         await close_redis(redis)
+
+
+def consumer_redis(settings: Settings) -> RedisClient:
+    """A consumer's own client: XREADGROUP BLOCK needs a socket timeout longer than the block."""
+    options = replace(redis_options(settings), socket_timeout=BLOCK_MS / 1000 + 5)
+    return create_redis(options)
 
 
 async def _print_event(event: Envelope) -> None:

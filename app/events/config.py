@@ -1,5 +1,5 @@
-"""The relay's knobs. Stream name and poll interval come from Settings; the rest are defaults
-that fit the template's load, overridable per instance (tests shorten the waits)."""
+"""The relay's knobs. Broker, stream name and poll interval come from Settings; the rest are
+defaults that fit the template's load, overridable per instance (tests shorten the waits)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from app.core.settings import Settings
+from app.events.brokers import NATS_DUPLICATE_WINDOW_SECONDS
 
 DAY_SECONDS = 86_400
 
@@ -29,6 +30,13 @@ class RelayConfig:
     prune_after_seconds: int = DAY_SECONDS
     prune_every_seconds: float = 600.0
     prune_batch: int = 1_000
+    broker: str = "redis"
+    broker_url: str = field(default="", repr=False)  # may carry the broker's password
+    # A batch not confirmed by the broker within this fails, and is sent again.
+    publish_timeout_seconds: float = 10.0
+    kafka_partitions: int = 6
+    kafka_idempotence: bool = True
+    nats_duplicate_window_seconds: float = NATS_DUPLICATE_WINDOW_SECONDS
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> RelayConfig:
@@ -39,5 +47,9 @@ class RelayConfig:
             poll_interval_seconds=settings.outbox_poll_interval_seconds,
             application_name=f"{settings.db_application_name}-outbox-relay",
             connect_timeout_seconds=settings.db_connect_timeout,
+            broker=settings.events_broker,
+            broker_url=settings.broker_url,
+            kafka_partitions=settings.events_kafka_partitions,
+            kafka_idempotence=settings.events_kafka_idempotence,
         )
         return replace(config, **overrides)

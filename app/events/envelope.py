@@ -1,7 +1,10 @@
-"""The versioned envelope every stream entry carries; consumers depend on this and nothing else.
+"""The versioned envelope every event carries; consumers depend on this and nothing else.
 
-Field values are strings because Redis stream fields are strings. `payload` is JSON text whose
-shape is fixed by (event_type, schema_version): within a version, fields are only ever added.
+On a Redis Stream it is the entry's fields, all strings (`to_fields`), `payload` being JSON
+text. On RabbitMQ, Kafka and NATS it is the message body, one JSON object whose `payload` is
+an object (`to_body`), and the headers repeat the fields a consumer routes or filters on
+(`headers`). The payload's shape is fixed by (event_type, schema_version): within a version,
+fields are only ever added (app/events/catalog.py lists them; docs/events.asyncapi.yaml).
 """
 
 from __future__ import annotations
@@ -68,6 +71,45 @@ class Envelope:
             )
         except ValueError as exc:
             raise MalformedEvent(str(exc)) from None
+
+    @property
+    def aggregate_type(self) -> str:
+        """`user` for `user.name_changed`: the part before the first dot."""
+        return self.event_type.partition(".")[0]
+
+    def headers(self) -> dict[str, str]:
+        """What brokers carry as message headers: enough to route, filter and deduplicate
+        without parsing the body (`traceparent` under its W3C name, for propagators)."""
+        fields = self.to_fields()
+        del fields["payload"], fields["occurred_at"]
+        return fields
+
+    def to_body(self) -> bytes:
+        """The message body on RabbitMQ, Kafka and NATS: the envelope as one JSON object."""
+        body: dict[str, Any] = {
+            "event_id": self.event_id,
+            "event_type": self.event_type,
+            "schema_version": self.schema_version,
+            "occurred_at": self.to_fields()["occurred_at"],
+            "aggregate_id": self.aggregate_id,
+            "payload": self.data(),
+        }
+        if self.traceparent is not None:
+            body["traceparent"] = self.traceparent
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+    @classmethod
+    def from_body(cls, body: bytes) -> Envelope:
+        try:
+            decoded = json.loads(body)
+        except ValueError as exc:
+            raise MalformedEvent(f"body is not JSON: {exc}") from None
+        if not isinstance(decoded, dict):
+            raise MalformedEvent("body is not a JSON object")
+        fields = {key: value for key, value in decoded.items() if value is not None}
+        if "payload" in fields:
+            fields["payload"] = json.dumps(fields["payload"], ensure_ascii=False)
+        return cls.from_fields({key: str(value) for key, value in fields.items()})
 
     def data(self) -> Any:
         """The decoded payload."""

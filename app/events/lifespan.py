@@ -10,22 +10,47 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from app.core.settings import Settings
+from app.events.brokers import KafkaPublisher, NatsPublisher, RabbitPublisher
 from app.events.config import RelayConfig
-from app.events.publisher import RedisStreamPublisher
+from app.events.publisher import Publisher, RedisStreamPublisher
 from app.events.relay import OutboxRelay
+from app.events.topology import Topology
 from app.wiring.lifespan import Clients, Component
 from utils.redis.redis import RedisClient
 
 
 def build_relay(settings: Settings, redis: RedisClient, **overrides: Any) -> OutboxRelay:
     config = RelayConfig.from_settings(settings, **overrides)
-    publisher = RedisStreamPublisher(
+    return OutboxRelay(config, build_publisher(config, redis))
+
+
+def build_publisher(config: RelayConfig, redis: RedisClient) -> Publisher:
+    """The publisher for EVENTS_BROKER."""
+    topology = Topology(config.stream)
+    timeout = config.publish_timeout_seconds
+    if config.broker == "rabbitmq":
+        return RabbitPublisher(config.broker_url, topology, timeout_seconds=timeout)
+    if config.broker == "kafka":
+        return KafkaPublisher(
+            config.broker_url,
+            topology,
+            partitions=config.kafka_partitions,
+            idempotence=config.kafka_idempotence,
+            timeout_seconds=timeout,
+        )
+    if config.broker == "nats":
+        return NatsPublisher(
+            config.broker_url,
+            topology,
+            duplicate_window_seconds=config.nats_duplicate_window_seconds,
+            timeout_seconds=timeout,
+        )
+    return RedisStreamPublisher(
         redis,
         stream=config.stream,
         maxlen=config.stream_maxlen,
         marker_ttl_seconds=config.marker_ttl_seconds,
     )
-    return OutboxRelay(config, publisher)
 
 
 def start_outbox_relay(clients: Clients) -> asyncio.Task[None] | None:

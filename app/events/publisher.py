@@ -1,5 +1,7 @@
-"""Where the relay sends events. Swapping Redis Streams for RabbitMQ or Kafka means writing
-another `Publisher`; the outbox, the relay loop and its lock stay as they are."""
+"""Where the relay sends events: the `Publisher` protocol, and the Redis Stream publisher (the
+default). RabbitMQ, Kafka and NATS publishers are in app/events/brokers.py; EVENTS_BROKER picks
+one (app/events/lifespan.py:build_publisher). The outbox, the relay loop and its lock are the
+same for all of them."""
 
 from __future__ import annotations
 
@@ -23,6 +25,14 @@ return id
 
 
 class Publisher(Protocol):
+    broker: str  # the metrics' `broker` label: redis, rabbitmq, kafka, nats
+
+    async def open(self) -> None:
+        """Connect, and declare what is published to; called when the relay starts leading."""
+
+    async def close(self) -> None:
+        """Disconnect; the relay opens the publisher again after any failure."""
+
     async def publish(self, events: Sequence[Envelope]) -> None:
         """Deliver every event at least once; raise if any may not have been delivered."""
 
@@ -34,6 +44,8 @@ def published_key(stream: str, event_id: str) -> str:
 
 
 class RedisStreamPublisher:
+    broker = "redis"
+
     def __init__(
         self, redis: RedisClient, *, stream: str, maxlen: int, marker_ttl_seconds: int
     ) -> None:
@@ -41,6 +53,12 @@ class RedisStreamPublisher:
         self._stream = stream
         self._maxlen = maxlen
         self._ttl = marker_ttl_seconds
+
+    async def open(self) -> None:
+        """Nothing to open: the relay uses the app's Redis client."""
+
+    async def close(self) -> None:
+        """The app's Redis client outlives the relay."""
 
     async def publish(self, events: Sequence[Envelope]) -> None:
         if not events:

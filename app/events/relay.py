@@ -2,9 +2,10 @@
 
 Leadership is a session-level advisory lock on a dedicated connection (not from the pool), so
 it lives exactly as long as that connection: a relay that dies, or whose connection drops,
-releases it and a standby takes over within `lock_retry_seconds`. Any failure (PostgreSQL or
-Redis down, unexpected errors) drops the connection, backs off and starts over: the relay
-never ends on its own, only by cancellation.
+releases it and a standby takes over within `lock_retry_seconds`. The leader opens its
+publisher (EVENTS_BROKER's connection). Any failure (PostgreSQL, Redis or the broker down,
+unexpected errors) closes both, backs off and starts over: the relay never ends on its own,
+only by cancellation.
 """
 
 from __future__ import annotations
@@ -19,10 +20,16 @@ import asyncpg
 
 from app.core.outages import POSTGRES_UNAVAILABLE, REDIS_UNAVAILABLE
 from app.events.backoff import Backoff
+from app.events.brokers import BROKER_UNAVAILABLE
 from app.events.config import RelayConfig
 from app.events.outbox import backlog, claim_pending, mark_published, prune_published
 from app.events.publisher import Publisher
-from app.observability.metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE, OUTBOX_PUBLISHED
+from app.observability.metrics import (
+    EVENTS_PUBLISH_DURATION,
+    OUTBOX_BACKLOG,
+    OUTBOX_OLDEST_AGE,
+    OUTBOX_PUBLISHED,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +59,7 @@ class OutboxRelay:
                 delay = self._config.lock_retry_seconds
             except Exception as exc:  # survive anything; the cause is logged
                 delay = self._backoff.next_delay()
-                if isinstance(exc, POSTGRES_UNAVAILABLE + REDIS_UNAVAILABLE):
+                if isinstance(exc, POSTGRES_UNAVAILABLE + REDIS_UNAVAILABLE + BROKER_UNAVAILABLE):
                     logger.warning("outbox relay: %s; retrying in %.1fs", _describe(exc), delay)
                 else:
                     logger.exception("outbox relay failed; retrying in %.1fs", delay)
@@ -74,11 +81,16 @@ class OutboxRelay:
                 self._backoff.reset()
                 return
             self.is_leader = True
-            logger.info("outbox relay: this process is the active relay")
+            logger.info(
+                "outbox relay: this process is the active relay (%s)", self._publisher.broker
+            )
             await conn.add_listener(NOTIFY_CHANNEL, self._on_notify)
+            await self._publisher.open()
             await self._relay(conn)
         finally:
             was_leader, self.is_leader = self.is_leader, False
+            if was_leader:
+                await _close_publisher(self._publisher)
             await _close(conn, unlock=was_leader)
 
     async def _relay(self, conn: asyncpg.Connection) -> None:
@@ -104,7 +116,12 @@ class OutboxRelay:
             # pending, and the publisher's idempotence absorbs the second send.
             async with conn.transaction():
                 ids, events = await claim_pending(conn, self._config.batch_size)
-                await self._publisher.publish(events)
+                if events:
+                    started = time.perf_counter()
+                    await self._publisher.publish(events)
+                    EVENTS_PUBLISH_DURATION.labels(self._publisher.broker).observe(
+                        time.perf_counter() - started
+                    )
                 await mark_published(conn, ids)
             self._backoff.reset()
             OUTBOX_PUBLISHED.inc(len(ids))
@@ -132,6 +149,13 @@ class OutboxRelay:
 
 def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+async def _close_publisher(publisher: Publisher) -> None:
+    try:
+        await asyncio.wait_for(publisher.close(), timeout=5)
+    except Exception as exc:  # a broker that is gone cannot be left politely
+        logger.warning("outbox relay: closing the publisher: %s", _describe(exc))
 
 
 async def _close(conn: asyncpg.Connection, *, unlock: bool) -> None:

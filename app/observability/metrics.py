@@ -92,6 +92,33 @@ OUTBOX_OLDEST_AGE = Gauge(
     multiprocess_mode="livemostrecent",
 )
 OUTBOX_PUBLISHED = Counter("outbox_events_published", "Outbox events published to the stream")
+# Domain events on each broker (EVENTS_BROKER: redis, rabbitmq, kafka, nats) --------------------
+EVENTS_PUBLISH_DURATION = Histogram(
+    "events_publish_duration_seconds",
+    "Time for the broker to confirm one relay batch (up to 100 events)",
+    ["broker"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0),
+)
+# Consumers (python -m app.cli consume-events, app/events/consumer.py) by broker and group.
+EVENTS_CONSUMED = Counter(
+    "events_consumed",
+    "Events a consumer finished with, by outcome (handled, duplicate, dead_lettered, malformed)",
+    ["broker", "group", "outcome"],
+)
+EVENTS_HANDLER_RETRIES = Counter(
+    "events_handler_retries", "Handler attempts that failed and were retried", ["broker", "group"]
+)
+EVENTS_DEAD_LETTERED = Counter(
+    "events_dead_lettered",
+    "Events moved to the dead-letter destination after the last failed attempt",
+    ["broker", "group"],
+)
+EVENTS_CONSUMER_LAG = Gauge(
+    "events_consumer_lag_seconds",
+    "Time from the change (occurred_at) to its handling, of the last event a consumer handled",
+    ["broker", "group"],
+    multiprocess_mode="livemostrecent",
+)
 SESSIONS_CREATED = Counter("sessions_created", "Sessions created (logins)")
 SESSIONS_REVOKED = Counter("sessions_revoked", "Sessions revoked (logout, logout-all)")
 

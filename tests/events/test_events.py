@@ -10,6 +10,7 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -25,7 +26,6 @@ from app.wiring.connections import open_redis
 from tests.conftest import (
     AppState,
     UserFactory,
-    as_the_app_reaches_it,
     http_client,
     login,
     make_settings,
@@ -33,7 +33,6 @@ from tests.conftest import (
     running,
 )
 from tests.events_helpers import (
-    create_events_database,
     events_of,
     fast_relay,
     lock_holders,
@@ -44,33 +43,11 @@ from tests.events_helpers import (
     wait_until,
 )
 from tests.services import TestDatabase, TestRedis, as_app_user
-from tools.devstack.throwaway import ThrowawayPgBouncer, ThrowawayPostgres, ThrowawayRedis
+from tools.devstack.throwaway import ThrowawayPostgres, ThrowawayRedis
 from utils.redis.redis import close_redis
 
 NAME_CHANGED = "user.name_changed"
 PENDING_SQL = "SELECT count(*) FROM outbox WHERE aggregate_id = $1 AND published_at IS NULL"
-
-
-@pytest.fixture(scope="module")
-async def events_db() -> AsyncIterator[TestDatabase]:
-    """A database of this module's own: the advisory lock is per database, and the e2e stack
-    runs a relay of its own in the session database."""
-    db = await create_events_database()
-    yield db
-    await db.drop()
-
-
-@pytest.fixture(scope="module")
-def app_events_db(events_db: TestDatabase, pgbouncer: ThrowawayPgBouncer | None) -> TestDatabase:
-    """events_db as the app reaches it: through PgBouncer on that backend."""
-    return as_the_app_reaches_it(events_db, pgbouncer)
-
-
-@pytest.fixture(scope="module")
-async def state(app_events_db: TestDatabase, redis_db: TestRedis) -> AsyncIterator[AppState]:
-    """Overrides the session `state` (so `make_user` too): the app over events_db, relay off."""
-    async with running(make_settings(app_events_db, redis_db)) as started:
-        yield started.state
 
 
 @pytest.fixture
@@ -345,9 +322,6 @@ async def test_unacknowledged_message_is_claimed_and_retried(state: AppState, st
     await state.redis.xadd(stream, event.to_fields())  # type: ignore[arg-type]
     handled: list[Envelope] = []
 
-    async def crash(_: Envelope) -> None:
-        raise RuntimeError("consumer bug")
-
     async def record(received: Envelope) -> None:
         handled.append(received)
 
@@ -362,10 +336,10 @@ async def test_unacknowledged_message_is_claimed_and_retried(state: AppState, st
             claim_every_seconds=0,
         )
 
-    failing = consumer("a", crash, claim_idle_ms=60_000)
     healthy = consumer("b", record, claim_idle_ms=200)
-    await failing.ensure_group()
-    assert await failing.poll(block_ms=100) == 0
+    await healthy.ensure_group()
+    # Consumer "a" reads the message and dies before handling it: it stays pending.
+    await state.redis.xreadgroup("g", "a", {stream: ">"}, count=10)
     assert await healthy.poll(block_ms=100) == 0  # not idle long enough to be claimed yet
     await asyncio.sleep(0.25)
     assert await healthy.poll(block_ms=100) == 1
@@ -480,3 +454,53 @@ async def _insert_event(dsn: str, aggregate: int) -> None:
         )
     finally:
         await conn.close()
+
+
+@on_every_backend
+async def test_a_message_that_keeps_crashing_consumers_goes_to_the_dead_letters(
+    state: AppState, stream: str
+) -> None:
+    """One delivered more than max_deliveries times (each consumer that took it died) is moved
+    to the dead-letter stream unhandled, and so is a malformed entry, at once."""
+    event = Envelope(
+        event_id=str(uuid.uuid4()),
+        event_type=NAME_CHANGED,
+        schema_version=1,
+        occurred_at=datetime.now(UTC),
+        aggregate_id=1,
+        payload='{"user_id": 1, "old_name": "a", "new_name": "b"}',
+    )
+    await state.redis.xadd(stream, event.to_fields())  # type: ignore[arg-type]
+    handled: list[Envelope] = []
+
+    async def record(received: Envelope) -> None:
+        handled.append(received)
+
+    consumer = EventConsumer(
+        state.redis,
+        stream=stream,
+        group="g",
+        consumer="survivor",
+        handler=record,
+        claim_idle_ms=0,
+        claim_every_seconds=0,
+        max_deliveries=2,
+    )
+    await consumer.ensure_group()
+    for crashed in ("a", "b"):  # each reads it and dies
+        await state.redis.xreadgroup("g", crashed, {stream: ">"}, count=10)
+        await state.redis.xclaim(stream, "g", crashed, 0, [await _only_pending(state, stream)])
+    await state.redis.xadd(stream, {"not": "an event"})
+    await consumer.poll(block_ms=100)
+    assert handled == []
+    dead: Any = await state.redis.xrange(consumer.dead_letters)
+    assert [fields.get("event_id") for _id, fields in dead] == [event.event_id, None]
+    assert dead[0][1]["dead_letter_reason"] == "delivered too often"
+    assert dead[1][1]["dead_letter_reason"].startswith("malformed")
+    assert (await state.redis.xpending(stream, "g"))["pending"] == 0
+    await state.redis.delete(consumer.dead_letters)
+
+
+async def _only_pending(state: AppState, stream: str) -> str:
+    [entry] = await state.redis.xpending_range(stream, "g", min="-", max="+", count=10)
+    return str(entry["message_id"])

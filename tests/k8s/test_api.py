@@ -76,15 +76,22 @@ def test_the_api_gets_its_own_credentials_from_the_secret_and_not_the_owners(
     from_secret = {
         e["name"]: e["valueFrom"]["secretKeyRef"]["key"] for e in api["env"] if "valueFrom" in e
     }
-    own = ("DATABASE_URL", "REDIS_URL", "GATEWAY_SECRET", "DATABASE_DIRECT_URL")
+    own = (
+        "DATABASE_URL",
+        "REDIS_URL",
+        "GATEWAY_SECRET",
+        "DATABASE_DIRECT_URL",
+        "EVENTS_BROKER_URL",
+    )
     assert from_secret == {k: k for k in own}
-    # Needed only behind PgBouncer: a Secret without it still starts the pod.
+    # Needed only behind PgBouncer, or with a broker other than Redis: a Secret without them
+    # still starts the pod.
     optional = {
         e["name"]
         for e in api["env"]
         if e.get("valueFrom", {}).get("secretKeyRef", {}).get("optional")
     }
-    assert optional == {"DATABASE_DIRECT_URL"}
+    assert optional == {"DATABASE_DIRECT_URL", "EVENTS_BROKER_URL"}
     config = find(objects, "ConfigMap", "app-config")["data"]
     assert not {*own, "DATABASE_OWNER_URL"} & config.keys()
     # Every setting in the ConfigMap is one the app (or gunicorn.py.ini) reads.

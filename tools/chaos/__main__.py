@@ -1,7 +1,8 @@
 """`make chaos`: faults under steady traffic through nginx; prints the table and writes
-results/chaos-<UTC time>.json. `--overload` runs the overload checks instead.
+results/chaos-<UTC time>.json. `--overload` runs the overload checks instead. The event faults
+(tools/chaos/events.py) run on each broker of `--brokers` (default: all; "" for none).
 
-    python -m tools.chaos [--short] [--overload]
+    python -m tools.chaos [--short] [--overload] [--brokers redis,rabbitmq,kafka,nats]
 """
 
 from __future__ import annotations
@@ -11,19 +12,31 @@ import json
 import sys
 from pathlib import Path
 
+from tools.chaos.events import EventsTiming, run_events_chaos
+from tools.chaos.events import table as events_table
 from tools.chaos.faults import REDIS_FAILOVER
 from tools.chaos.overload import overload
 from tools.chaos.report import BUDGET_SECONDS, table
 from tools.chaos.results import write_results
 from tools.chaos.scenario import Timing, run_scenario
 
+BROKERS = ("redis", "rabbitmq", "kafka", "nats")
 
-def chaos(short: bool) -> int:
+
+def chaos(short: bool, brokers: list[str]) -> int:
     timing = Timing.short() if short else Timing.full()
     rows = run_scenario(timing, Path("run/chaos"))
     rows += run_scenario(timing, Path("run/chaos-cluster"), (REDIS_FAILOVER,))
     print(table(rows))
-    passed = all(row.passed for row in rows)
+    events_timing = EventsTiming.short() if short else EventsTiming.full()
+    event_rows = [
+        row
+        for broker in brokers
+        for row in run_events_chaos(broker, events_timing, Path(f"run/chaos-events/{broker}"))
+    ]
+    if event_rows:
+        print("\nEvents (tools/chaos/events.py):\n" + events_table(event_rows))
+    passed = all(row.passed for row in rows) and all(row.passed for row in event_rows)
     path = write_results(
         "chaos",
         {
@@ -31,6 +44,8 @@ def chaos(short: bool) -> int:
             "budget_seconds": BUDGET_SECONDS,
             "passed": passed,
             "rows": [row.as_dict() for row in rows],
+            "events_timing": events_timing.__dict__,
+            "events": [row.as_dict() for row in event_rows],
         },
     )
     print(f"\n{'PASSED' if passed else 'FAILED'}; written to {path}")
@@ -49,8 +64,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--short", action="store_true", help="the test suite's shorter timing")
     parser.add_argument("--overload", action="store_true", help="1,024 connections and slowloris")
+    parser.add_argument(
+        "--brokers", default=",".join(BROKERS), help="event faults on these brokers ('' none)"
+    )
     args = parser.parse_args()
-    return run_overload() if args.overload else chaos(args.short)
+    brokers = [b for b in args.brokers.split(",") if b]
+    unknown = set(brokers) - set(BROKERS)
+    if unknown:
+        parser.error(f"unknown brokers: {', '.join(sorted(unknown))}")
+    return run_overload() if args.overload else chaos(args.short, brokers)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from types import FrameType
 from urllib.parse import urlsplit
 
 from app.core.settings import Settings, load_settings
+from tools.devstack.brokers import Broker, local_broker
 from tools.devstack.mail_catcher import MailCatcher
 from tools.devstack.migrate import DatabaseUrls, database_urls, run_migrations
 from tools.devstack.nginx import ROOT
@@ -89,18 +90,33 @@ def main() -> int:
         _say(str(exc))
         return 1
     try:
+        # EVENTS_BROKER=rabbitmq|kafka|nats: a private one in run/local/services when none answers.
+        broker = local_broker(settings, folder=ROOT / run_dir / "services")
+    except (ServerError, TimeoutError) as exc:
+        services.stop()
+        _say(str(exc))
+        return 1
+    try:
         port = urlsplit(services.database_url).port or 5432
         return _serve(
             settings,
             services,
             DatabaseUrls(services.database_url, with_port(urls.app, port)),
             own_run_dir(run_dir),
+            broker,
         )
     finally:
+        broker.stop()
         services.stop()
 
 
-def _serve(settings: Settings, services: PrivateServices, urls: DatabaseUrls, run_dir: Path) -> int:
+def _serve(
+    settings: Settings,
+    services: PrivateServices,
+    urls: DatabaseUrls,
+    run_dir: Path,
+    broker: Broker,
+) -> int:
     if not run_migrations(urls):
         _say(
             "Start PostgreSQL, or set DATABASE_OWNER_URL and DATABASE_URL"
@@ -119,6 +135,7 @@ def _serve(settings: Settings, services: PrivateServices, urls: DatabaseUrls, ru
             "SMTP_HOST": mail.host,
             "SMTP_PORT": str(mail.port),
             "SMTP_SECURITY": "none",
+            **broker.environment(),
         },
         http_port=settings.http_port,
         api_port=settings.api_port,

@@ -1,0 +1,273 @@
+"""Publishers for RabbitMQ, Kafka and NATS JetStream, through FastStream's brokers.
+
+Each returns from `publish` only once the broker has confirmed every event (RabbitMQ publisher
+confirms, Kafka acks=all, a JetStream PubAck), so the relay stamps only what is stored. Events
+of one aggregate go out one after another in outbox order; different aggregates in parallel.
+A publisher connects in `open` (declaring what it publishes to) and is opened again after any
+failure: the relay closes it with its PostgreSQL connection and starts over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import aiormq.exceptions
+import nats.errors
+import nats.js.errors
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from faststream.kafka import KafkaBroker
+from faststream.nats import NatsBroker
+from faststream.rabbit import ExchangeType, RabbitBroker, RabbitExchange
+
+from app.events.envelope import Envelope
+from app.events.topology import Topology
+
+logger = logging.getLogger(__name__)
+# FastStream logs each message it handles; at DEBUG, so INFO logs stay one line per event.
+FASTSTREAM_LOGGER = logging.getLogger("app.events.faststream")
+QUIET = logging.DEBUG
+
+# What a broker that is down or restarting raises: the relay and the consumers log a warning
+# and retry with backoff (anything else is logged with its traceback).
+BROKER_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    aiormq.exceptions.AMQPError,
+    KafkaError,
+    nats.errors.Error,
+    nats.js.errors.Error,
+)
+
+# JetStream drops a second message with the same Nats-Msg-Id within this window: it must
+# outlive a relay's crash and restart (the Redis marker's TTL plays the same part).
+NATS_DUPLICATE_WINDOW_SECONDS = 3_600.0
+
+
+async def publish_in_order(
+    events: Sequence[Envelope], send: Callable[[Envelope], Awaitable[object]]
+) -> None:
+    """`send` each event, awaiting each before the next of its aggregate; aggregates in
+    parallel. Raises the first failure (the relay then stamps nothing of the batch)."""
+    by_aggregate: dict[int, list[Envelope]] = defaultdict(list)
+    for event in events:
+        by_aggregate[event.aggregate_id].append(event)
+
+    async def send_all(sequence: list[Envelope]) -> None:
+        for event in sequence:
+            await send(event)
+
+    async with asyncio.TaskGroup() as group:
+        for sequence in by_aggregate.values():
+            group.create_task(send_all(sequence))
+
+
+class RabbitPublisher:
+    """A durable topic exchange; persistent messages with `message_id` = event id and routing
+    key `<event_type>.<aggregate_id>`, awaited until the broker confirms each one."""
+
+    broker = "rabbitmq"
+
+    def __init__(self, url: str, topology: Topology, *, timeout_seconds: float = 10.0) -> None:
+        self._url = url
+        self._topology = topology
+        self._timeout = timeout_seconds
+        self._broker: RabbitBroker | None = None
+
+    async def open(self) -> None:
+        broker = RabbitBroker(
+            self._url, graceful_timeout=None, logger=FASTSTREAM_LOGGER, log_level=QUIET
+        )
+        self._broker = broker
+        await broker.connect()
+        await broker.declare_exchange(events_exchange(self._topology))
+
+    async def close(self) -> None:
+        broker, self._broker = self._broker, None
+        if broker is not None:
+            await broker.stop()
+
+    async def publish(self, events: Sequence[Envelope]) -> None:
+        broker = self._broker
+        assert broker is not None, "open() first"
+        exchange = events_exchange(self._topology)
+
+        async def send(event: Envelope) -> None:
+            await broker.publish(
+                event.to_body(),
+                exchange=exchange,
+                routing_key=self._topology.routing_key(event),
+                message_id=event.event_id,
+                message_type=event.event_type,
+                headers=event.headers(),  # type: ignore[arg-type]
+                content_type="application/json",
+                persist=True,
+                # No queue bound (no consumer group declared yet) drops the message, as a
+                # topic exchange does; True would make the broker return it as an error.
+                mandatory=False,
+                timeout=self._timeout,
+            )
+
+        async with asyncio.timeout(self._timeout):
+            await publish_in_order(events, send)
+
+
+def events_exchange(topology: Topology) -> RabbitExchange:
+    return RabbitExchange(topology.exchange, type=ExchangeType.TOPIC, durable=True)
+
+
+class KafkaPublisher:
+    """Topic `events.users`, key = aggregate id (one user's events in one partition, in
+    order), acks=all, the idempotent producer where the broker has it."""
+
+    broker = "kafka"
+
+    def __init__(
+        self,
+        url: str,
+        topology: Topology,
+        *,
+        partitions: int,
+        idempotence: bool,
+        timeout_seconds: float = 10.0,
+    ) -> None:
+        self._url = url
+        self._topology = topology
+        self._partitions = partitions
+        self._idempotence = idempotence
+        self._timeout = timeout_seconds
+        self._broker: KafkaBroker | None = None
+
+    async def open(self) -> None:
+        await ensure_kafka_topic(self._url, self._topology.topic, self._partitions)
+        broker = KafkaBroker(
+            self._url,
+            acks="all",
+            enable_idempotence=self._idempotence,
+            request_timeout_ms=int(self._timeout * 1000),
+            graceful_timeout=None,
+            logger=FASTSTREAM_LOGGER,
+            log_level=QUIET,
+        )
+        self._broker = broker
+        await broker.connect()
+
+    async def close(self) -> None:
+        broker, self._broker = self._broker, None
+        if broker is not None:
+            await broker.stop()
+
+    async def publish(self, events: Sequence[Envelope]) -> None:
+        broker = self._broker
+        assert broker is not None, "open() first"
+        async with asyncio.timeout(self._timeout):
+            # The producer keeps each partition's records in send order; all are in flight at
+            # once and the batch returns when every one is acknowledged.
+            pending: list[Any] = [
+                await broker.publish(
+                    event.to_body(),
+                    self._topology.topic,
+                    key=str(event.aggregate_id).encode(),
+                    headers=event.headers(),
+                    no_confirm=True,
+                )
+                for event in events
+            ]
+            await asyncio.gather(*pending)
+
+
+async def ensure_kafka_topic(url: str, topic: str, partitions: int) -> None:
+    """Create the topic with `partitions` unless it exists (brokers that auto-create topics
+    would give it the broker's default partition count)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=url, request_timeout_ms=10_000)
+    await admin.start()
+    try:
+        if topic in await admin.list_topics():
+            return
+        with contextlib.suppress(TopicAlreadyExistsError):  # created meanwhile
+            await admin.create_topics([NewTopic(topic, partitions, replication_factor=1)])
+    finally:
+        await admin.close()
+
+
+class NatsPublisher:
+    """JetStream: subject `events.users.<event_type>`, `Nats-Msg-Id` = event id, so a re-send
+    within the stream's duplicate window is stored once; the PubAck confirms storage."""
+
+    broker = "nats"
+
+    def __init__(
+        self,
+        url: str,
+        topology: Topology,
+        *,
+        duplicate_window_seconds: float,
+        timeout_seconds: float = 10.0,
+    ) -> None:
+        self._url = url
+        self._topology = topology
+        self._window = duplicate_window_seconds
+        self._timeout = timeout_seconds
+        self._broker: NatsBroker | None = None
+
+    async def open(self) -> None:
+        broker = NatsBroker(
+            self._url,
+            connect_timeout=max(1, round(self._timeout)),
+            graceful_timeout=None,
+            logger=FASTSTREAM_LOGGER,
+            log_level=QUIET,
+        )
+        self._broker = broker
+        connection = await broker.connect()
+        await ensure_jetstream(
+            connection.jetstream(),
+            self._topology.jetstream,
+            self._topology.jetstream_subjects,
+            duplicate_window_seconds=self._window,
+        )
+
+    async def close(self) -> None:
+        broker, self._broker = self._broker, None
+        if broker is not None:
+            await broker.stop()
+
+    async def publish(self, events: Sequence[Envelope]) -> None:
+        broker = self._broker
+        assert broker is not None, "open() first"
+
+        async def send(event: Envelope) -> None:
+            await broker.publish(
+                event.to_body(),
+                self._topology.subject(event),
+                headers={**event.headers(), "Nats-Msg-Id": event.event_id},
+                stream=self._topology.jetstream,
+                timeout=self._timeout,
+            )
+
+        async with asyncio.timeout(self._timeout):
+            await publish_in_order(events, send)
+
+
+async def ensure_jetstream(
+    js: Any,
+    name: str,
+    subjects: str,
+    *,
+    duplicate_window_seconds: float = NATS_DUPLICATE_WINDOW_SECONDS,
+) -> None:
+    """Create the file-backed stream, or bring an existing one to this configuration."""
+    config = {
+        "name": name,
+        "subjects": [subjects],
+        "duplicate_window": duplicate_window_seconds,
+    }
+    try:
+        await js.add_stream(**config)
+    except nats.js.errors.BadRequestError:  # exists with another configuration
+        await js.update_stream(**config)
