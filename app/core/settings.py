@@ -28,6 +28,7 @@ DEVELOPMENT_SECRETS = (
     "dev-app-password",
     "local-app-password",
     "dev-postgres-password",
+    "dev-rabbitmq-password",
     "demo-password",
     "check-only",
     "pull-only",

@@ -129,7 +129,8 @@ def test_production_refuses_every_published_secret(secret: Published) -> None:
         f"{secret.value}-{'k' * GATEWAY_SECRET_MIN_LENGTH}"  # long enough to pass the length rule
     )
     assert _refused(gateway_secret=padded), "as GATEWAY_SECRET"
-    assert _refused(database_url=f"postgresql://app_user:{secret.value}@db:5432/app")
+    database_url = f"postgresql://app_user:{secret.value}@db/app"
+    assert _refused(database_url=database_url)
     assert _refused(redis_url=f"redis://:{secret.value}@redis:6379/0")
 
 

@@ -33,11 +33,9 @@ def test_generated_service_is_named_in_metadata_compose_app_and_processes(servic
     assert 'name = "orders-service"' in (service / "pyproject.toml").read_text()
     assert "name: orders-service\n" in (service / "compose.yaml").read_text()
     assert "name: orders-service-prod\n" in (service / "compose.prod.yaml").read_text()
-    assert 'title="Orders Service"' in (service / "main.py").read_text()
-    assert (
-        'db_application_name: str = "orders-service"'
-        in (service / "app/core/settings.py").read_text()
-    )
+    settings = (service / "app/core/settings.py").read_text()
+    assert 'service_name: str = "Orders Service"' in settings  # the OpenAPI title, the mail
+    assert 'db_application_name: str = "orders-service"' in settings
     assert 'proc_name = "orders-service"' in (service / "gunicorn.py.ini").read_text()
     assert (service / "readme.md").read_text().startswith("# Orders Service\n")
 
