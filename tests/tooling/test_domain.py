@@ -23,6 +23,7 @@ NAME = "line_items"  # an underscore and a plural to undo: LineItem, line_item_i
 # What the generated service needs to lint and test itself.
 TREE = ("app", "db", "tests", "tools", "utils", "docs/migrations-example")
 FILES = ("main.py", "runserver.py", "constants.py", "version.py", "init.sql", "pyproject.toml")
+DOCS = ("docs/architecture.md",)  # its code map gets the new package
 SKIPPED = shutil.ignore_patterns("__pycache__", "*.pyc", ".mypy_cache", ".pytest_cache", "run")
 BIN = Path(sys.executable).parent
 
@@ -30,7 +31,8 @@ BIN = Path(sys.executable).parent
 def copy_of_the_repository(destination: Path) -> Path:
     for folder in TREE:
         shutil.copytree(ROOT / folder, destination / folder, ignore=SKIPPED)
-    for name in FILES:
+    for name in (*FILES, *DOCS):
+        (destination / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / name, destination / name)
     return destination
 
@@ -121,7 +123,10 @@ def test_the_import_contracts_hold_with_the_new_feature(service: tuple[Path, str
 def test_its_tests_and_the_migration_tests_pass(service: tuple[Path, str]) -> None:
     tree, _ = service
     pytest_run = (sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider")
-    result = run(tree, *pytest_run, f"tests/{NAME}", "tests/db/test_migrations.py", timeout=300)
+    map_test = "tests/tooling/test_docs_paths.py::test_the_architecture_map_names_every_package"
+    result = run(
+        tree, *pytest_run, f"tests/{NAME}", "tests/db/test_migrations.py", map_test, timeout=300
+    )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert " passed" in result.stdout.splitlines()[-1]
     assert "failed" not in result.stdout.splitlines()[-1]

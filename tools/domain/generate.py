@@ -40,6 +40,9 @@ NAME_RULE = re.compile(r"^[a-z][a-z0-9_]*$")
 NAME_MAX = 40
 V1_PACKAGE = Path("app/api/v1/__init__.py")
 PYPROJECT = Path("pyproject.toml")
+ARCHITECTURE = Path("docs/architecture.md")
+# The map's row of the feature every generated domain depends on; the new row goes after it.
+MAP_ANCHOR = "| `app/auth/` |"
 INIT_SQL = Path("init.sql")
 MIGRATIONS = Path("db/migrations")
 # The features' layer of the import contracts: the one that lists app.user.
@@ -263,6 +266,18 @@ def add_to_feature_layer(pyproject: str, name: str) -> str | None:
     return pyproject[: match.start()] + line + pyproject[match.end() :]
 
 
+def add_to_map(architecture: str, name: str) -> str | None:
+    """A row for `app/NAME/` in docs/architecture.md's map, after the auth feature's."""
+    lines = architecture.splitlines(keepends=True)
+    anchors = [i for i, line in enumerate(lines) if line.startswith(MAP_ANCHOR)]
+    if not anchors:
+        return None
+    what = f"`/v1/{name}`: owner-scoped CRUD (`make domain`)"
+    row = f"| `app/{name}/` | {what} | `app/auth/`, platform |\n"
+    lines.insert(anchors[0] + 1, row)
+    return "".join(lines)
+
+
 def up_section(migration: str) -> str:
     """The statements between `-- migrate:up` and `-- migrate:down`."""
     return migration.split("-- migrate:up", 1)[1].split("-- migrate:down", 1)[0].strip("\n")
@@ -340,6 +355,12 @@ def generate(root: Path, domain: Domain, now: datetime | None = None) -> Generat
     else:
         (root / PYPROJECT).write_text(pyproject, encoding="utf-8")
         changed[PYPROJECT] = f"app.{name} in the features' layer of the import contracts"
+    architecture = add_to_map((root / ARCHITECTURE).read_text(encoding="utf-8"), name)
+    if architecture is None:
+        notes.append(f"add app/{name}/ to the map in {ARCHITECTURE} by hand")
+    else:
+        (root / ARCHITECTURE).write_text(architecture, encoding="utf-8")
+        changed[ARCHITECTURE] = f"a row for app/{name}/ in the code map"
     python = [p for p in [*created, V1_PACKAGE] if p.suffix == ".py"]
     if format_python(root, python) is None:
         notes.append("ruff not found: run `make fmt` before `make lint`")
