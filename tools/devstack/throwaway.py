@@ -25,12 +25,20 @@ def free_port() -> int:
         return port
 
 
-def wait_for_port(port: int, timeout: float = 10.0) -> None:
+class ExitedAtStart(RuntimeError):
+    """The server exited before it listened: most often its port was taken in the meantime."""
+
+
+def wait_for_port(
+    port: int, timeout: float = 10.0, process: subprocess.Popen[bytes] | None = None
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with socket.socket() as sock:
             if sock.connect_ex(("127.0.0.1", port)) == 0:
                 return
+        if process is not None and process.poll() is not None:
+            raise ExitedAtStart(f"exited with {process.returncode} before listening on {port}")
         time.sleep(0.05)
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
 
@@ -42,24 +50,43 @@ class ThrowawayRedis:
         self._extra_args = extra_args
         self._process: subprocess.Popen[bytes] | None = None
 
+    START_ATTEMPTS = 3
+
     def start(self) -> None:
-        self._process = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                *self._extra_args,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_for_port(self.port)
+        """A free port can be taken between choosing it and binding it: then new ports."""
+        for attempt in range(1, self.START_ATTEMPTS + 1):
+            self._process = subprocess.Popen(
+                [
+                    "redis-server",
+                    "--port",
+                    str(self.port),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    *self._extra_args,
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            try:
+                wait_for_port(self.port, process=self._process)
+                return
+            except ExitedAtStart:
+                self._process = None
+                if attempt == self.START_ATTEMPTS:
+                    raise
+                self._choose_new_ports()
+
+    def _choose_new_ports(self) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        args = list(self._extra_args)
+        if "--cluster-port" in args:  # the cluster bus port may have been the taken one
+            args[args.index("--cluster-port") + 1] = str(free_port())
+        self._extra_args = tuple(args)
 
     @property
     def running(self) -> bool:
@@ -89,7 +116,10 @@ class ThrowawayRedisCluster:
     def __init__(self, primaries: int = 3, node_timeout_ms: int = 1000) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="redis-cluster-"))
         self.nodes = [self._node(i, node_timeout_ms) for i in range(primaries * 2)]
-        self.url = self.nodes[0].url
+
+    @property
+    def url(self) -> str:
+        return self.nodes[0].url
 
     def _node(self, number: int, node_timeout_ms: int) -> ThrowawayRedis:
         return ThrowawayRedis(
