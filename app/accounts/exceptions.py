@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from app.http.error_bodies import ValidationErrorBody, ValidationIssue
 from app.http.errors import RETRY_AFTER_DOC, AppError, HeaderDoc
+from app.http.rate_limit import TooManyRequests
 
 
 class SignupDisabled(AppError):
@@ -58,8 +59,7 @@ class AccountNotFound(AppError):
     default_detail = "No such account"
 
 
-class AccountActionThrottled(AppError):
-    status_code = 429
+class AccountActionThrottled(TooManyRequests):
     default_detail = "Too many attempts; retry later"
     description = (
         "Too many attempts for this account or address (the app sends Retry-After), or too "
@@ -68,7 +68,3 @@ class AccountActionThrottled(AppError):
     documented_headers: ClassVar[Mapping[str, HeaderDoc]] = {
         "Retry-After": {**RETRY_AFTER_DOC, "required": False}
     }
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(headers={"Retry-After": str(retry_after)})
-        self.retry_after = retry_after

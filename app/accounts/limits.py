@@ -1,7 +1,7 @@
-"""Per-account and per-address limits on the accounts endpoints (Redis fixed windows, the
-login throttle's counter): each attempt is counted before any work, and the one over the limit
-is refused with 429 and Retry-After. Per client address, nginx limits the same paths
-(docs/security.md).
+"""Per-account and per-address limits on the accounts endpoints (Redis fixed windows,
+utils/redis/windows.py, as the login throttle and the search limit): each attempt is counted
+before any work, and the one over the limit is refused with 429 and Retry-After. Per client
+address, nginx limits the same paths (docs/security.md).
 
 Keys name the account id or the normalised address, never what tells whether an account
 exists: a reset request for an unknown address is counted like one for a known address.
@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.accounts.exceptions import AccountActionThrottled
-from app.auth.throttle import LoginThrottle
 from constants import ACCOUNT_LIMIT_KEY_PREFIX
 from utils.redis.redis import RedisClient
+from utils.redis.windows import WindowCounter
 
 HOUR = 3600
 
@@ -50,18 +50,17 @@ def limit_key(limit: Limit, subject: str | int) -> str:
 
 class AccountLimits:
     def __init__(self, redis: RedisClient) -> None:
+        self._redis = redis
         self._counters = {
-            limit.name: LoginThrottle(
-                redis, max_failures=limit.attempts, window_seconds=limit.window_seconds
-            )
+            limit.name: WindowCounter(redis, window_seconds=limit.window_seconds)
             for limit in LIMITS
         }
 
     async def count(self, limit: Limit, subject: str | int) -> None:
         """Count one attempt; raise AccountActionThrottled when over the limit."""
-        attempt = await self._counters[limit.name].count_attempt(limit_key(limit, subject))
-        if attempt.retry_after is not None:
-            raise AccountActionThrottled(attempt.retry_after)
+        attempts, left = await self._counters[limit.name].count(limit_key(limit, subject))
+        if attempts > limit.attempts:
+            raise AccountActionThrottled(left)
 
     async def reset(self, limit: Limit, subject: str | int) -> None:
-        await self._counters[limit.name].reset(limit_key(limit, subject))
+        await self._redis.delete(limit_key(limit, subject))
