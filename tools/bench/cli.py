@@ -14,6 +14,7 @@ from types import FrameType
 from tools.bench import chart, report
 from tools.bench.baseline import BaselineError
 from tools.bench.cases import BASELINE_CASES, CASE_NAMES
+from tools.bench.events import BROKERS
 from tools.bench.runner import Bench, Options
 from tools.bench.seed import SeedError
 from tools.bench.wrk import WrkMissing
@@ -45,6 +46,14 @@ def _cases(value: str) -> tuple[str, ...]:
         raise argparse.ArgumentTypeError(
             f"unknown case(s) {', '.join(unknown)}; known: {', '.join(CASE_NAMES)}"
         )
+    return names
+
+
+def _brokers(value: str) -> tuple[str, ...]:
+    names = tuple(n.strip() for n in value.split(",") if n.strip())
+    unknown = [n for n in names if n not in BROKERS]
+    if not names or unknown:
+        raise argparse.ArgumentTypeError(f"expected some of {', '.join(BROKERS)}")
     return names
 
 
@@ -138,6 +147,12 @@ def parser() -> argparse.ArgumentParser:
         help="seconds per open-loop (constant rate) run (20; 0 skips them)",
     )
     p.add_argument(
+        "--events-brokers",
+        type=_brokers,
+        default=BROKERS,
+        help=f"the events check's brokers, comma-separated ({','.join(BROKERS)})",
+    )
+    p.add_argument(
         "--admin-database-url",
         default=os.environ.get(
             "BENCH_ADMIN_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -188,6 +203,7 @@ def options(args: argparse.Namespace, stamp: str) -> Options:
         pgbouncer=args.pgbouncer,
         baseline=args.baseline,
         baseline_repo=args.baseline_repo.resolve(),
+        events_brokers=args.events_brokers,
     )
     if args.smoke:
         opts = replace(opts, smoke=True, **SMOKE)  # type: ignore[arg-type]
