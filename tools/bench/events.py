@@ -50,6 +50,9 @@ from tools.devstack.brokers import Broker, broker_for
 from tools.devstack.servers import ServerError
 
 BROKERS = ("redis", "rabbitmq", "nats", "kafka")
+# Where the relay runs: in the API's lifespan (the template's default, sharing a worker's event
+# loop with requests) or as `python -m app.cli relay-events`, a process of its own.
+RELAYS = ("lifespan", "process")
 LOAD = 0.7
 RELAY_EVENTS = 5_000
 SMOKE_RELAY_EVENTS = 300
@@ -83,6 +86,7 @@ def _quantile(values: list[float], q: float) -> float:
 class EventsMeasurement:
     broker: str
     load: float
+    relay: str
     capacity_rps: float
     poll_interval_s: float
     server: str = ""  # where the broker was: its address, or the private server started
@@ -130,6 +134,7 @@ class EventsMeasurement:
     def to_json(self) -> dict[str, object]:
         return {
             "broker": self.broker,
+            "relay": self.relay,
             "server": self.server,
             "load": self.load,
             "capacity_rps": round(self.capacity_rps, 1),
@@ -155,10 +160,10 @@ class EventsMeasurement:
 
 def table(results: list[EventsMeasurement]) -> str:
     lines = [
-        "| broker | /setName rate (ok/s) | events written / received | latency p50 / p99 / max "
-        "| of which until stamped p50 / p99 | max backlog (bound) | relay events/s (100 per "
-        "batch) | note |",
-        "|---|---|---|---|---|---|---|---|",
+        "| broker | relay | /setName rate (ok/s) | events written / received "
+        "| latency p50 / p99 / max | of which until stamped p50 / p99 | max backlog (bound) "
+        "| relay events/s (100 per batch) | note |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for m in results:
         rate = f"{m.set_name.rate:,.0f} ({m.set_name.ok_rps:,.0f})" if m.set_name else "-"
@@ -169,11 +174,10 @@ def table(results: list[EventsMeasurement]) -> str:
             else "-"
         )
         backlog = f"{m.max_backlog} ({m.backlog_bound:.0f})"
-        relay = f"{m.relay_events_per_s:,.0f}" if m.relay_seconds else "-"
+        throughput = f"{m.relay_events_per_s:,.0f}" if m.relay_seconds else "-"
         lines.append(
-            f"| {m.broker} | {rate} | {m.written} / {m.received} | {latency} | {stamped} | "
-            f"{backlog} | "
-            f"{relay} | {m.error or m.server} |"
+            f"| {m.broker} | {m.relay} | {rate} | {m.written} / {m.received} | {latency} | "
+            f"{stamped} | {backlog} | {throughput} | {m.error or m.server} |"
         )
     return "\n".join(lines)
 
@@ -222,6 +226,7 @@ class Consumer:
     def __init__(self, env: dict[str, str], folder: Path, broker: str) -> None:
         self.out = folder / f"events-{broker}.txt"
         self.log = folder / f"events-consumer-{broker}.log"
+        self.log.unlink(missing_ok=True)
         argv = [sys.executable, "-m", "tools.bench.events_consumer", "--out", str(self.out)]
         self.out.unlink(missing_ok=True)
         self.process = processes.spawn([*argv, "--group", GROUP], env=env, cwd=ROOT, log=self.log)
@@ -319,10 +324,11 @@ def measure(
     relay_events: int,
     workers: int | None,
     log: Log,
+    relay: str = "lifespan",
 ) -> EventsMeasurement:
     default_poll = Settings.model_fields["outbox_poll_interval_seconds"].default
     poll = float(env.get("OUTBOX_POLL_INTERVAL_SECONDS", default_poll))
-    m = EventsMeasurement(name, LOAD, capacity, poll)
+    m = EventsMeasurement(name, LOAD, relay, capacity, poll)
     dsn = env["DATABASE_URL"]
     stream = f"events:bench:{secrets.token_hex(4)}"
     try:
@@ -337,11 +343,24 @@ def measure(
         cleanup.callback(broker.stop)
         cleanup.callback(lambda: asyncio.run(_remove_topology(broker, stream)))
         stack_env = {**env, "EVENTS_BROKER": name, "EVENTS_STREAM": stream, **broker.environment()}
-        stack = local_stack(env=stack_env, run_dir=folder / f"stack-events-{name}", workers=workers)
+        if relay == "process":
+            stack_env["OUTBOX_RELAY_ENABLED"] = "false"
+        run_dir = folder / f"stack-events-{name}-{relay}"
+        stack = local_stack(env=stack_env, run_dir=run_dir, workers=workers)
         try:
-            log(f"{EVENTS} on {name} ({m.server}): starting a stack and the consumer")
+            log(f"{EVENTS} on {name} ({m.server}), relay in {relay}: starting a stack")
             stack.start()
             cleanup.callback(stack.stop)
+            if relay == "process":
+                relay_env = {**os.environ, "ENV_FILE": "", **stack_env}
+                relay_env["OUTBOX_RELAY_ENABLED"] = "true"
+                relay_process = processes.spawn(
+                    [sys.executable, "-m", "app.cli", "relay-events"],
+                    env=relay_env,
+                    cwd=ROOT,
+                    log=folder / f"events-relay-{name}.log",
+                )
+                cleanup.callback(lambda: processes.stop(relay_process, timeout=15))
             consumer = Consumer({**os.environ, "ENV_FILE": "", **stack_env}, folder, name)
             cleanup.callback(consumer.stop)
             consumer.wait_ready()

@@ -88,6 +88,7 @@ class Options:
     baseline_repo: Path = ROOT
     # The `events` check's brokers (tools/bench/events.py).
     events_brokers: tuple[str, ...] = events.BROKERS
+    events_relays: tuple[str, ...] = ("lifespan",)
 
     def wanted(self, name: str) -> bool:
         return self.cases is None or name in self.cases
@@ -110,6 +111,7 @@ class Options:
             "open_loop_s": None if self.smoke else self.open_s,
             "profile": list(self.profile),
             "events_brokers": list(self.events_brokers),
+            "events_relays": list(self.events_relays),
         }
 
 
@@ -483,27 +485,29 @@ class Bench:
         capacity = events.capacity_of(run.measurements)
         out = []
         for name in self.opts.events_brokers:
-            if not capacity:
-                m = events.EventsMeasurement(name, events.LOAD, 0.0, 0.0)
-                m.error = "no closed-loop measurement of setName in this run"
-                out.append(m)
-                continue
-            out.append(
-                events.measure(
-                    name,
-                    env=env,
-                    folder=self.run_dir,
-                    tokens=seeded.tokens_file,
-                    capacity=capacity,
-                    duration_s=self.opts.duration_s if self.opts.smoke else self.opts.open_s,
-                    relay_events=events.SMOKE_RELAY_EVENTS
-                    if self.opts.smoke
-                    else events.RELAY_EVENTS,
-                    workers=self.opts.workers,
-                    log=self.log,
+            for relay in self.opts.events_relays:
+                if not capacity:
+                    m = events.EventsMeasurement(name, events.LOAD, relay, 0.0, 0.0)
+                    m.error = "no closed-loop measurement of setName in this run"
+                    out.append(m)
+                    continue
+                out.append(
+                    events.measure(
+                        name,
+                        env=env,
+                        folder=self.run_dir,
+                        tokens=seeded.tokens_file,
+                        capacity=capacity,
+                        duration_s=self.opts.duration_s if self.opts.smoke else self.opts.open_s,
+                        relay_events=events.SMOKE_RELAY_EVENTS
+                        if self.opts.smoke
+                        else events.RELAY_EVENTS,
+                        workers=self.opts.workers,
+                        log=self.log,
+                        relay=relay,
+                    )
                 )
-            )
-            time.sleep(SETTLE_S)
+                time.sleep(SETTLE_S)
         return out
 
     def claim_redis(self, cleanup: contextlib.ExitStack) -> ScratchRedis:
