@@ -49,7 +49,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def relay_events_command(args: argparse.Namespace) -> int:
     settings = _settings()
-    _run_until_signalled(_relay(settings))
+    run_until_signalled(_relay(settings))
     return 0
 
 
@@ -57,7 +57,7 @@ def consume_events_command(args: argparse.Namespace) -> int:
     settings = _settings()
     if args.metrics_port:
         prometheus_client.start_http_server(args.metrics_port, addr="127.0.0.1")
-    _run_until_signalled(_consume(settings, args.group, args.consumer, args.claim_idle_ms))
+    run_until_signalled(_consume(settings, args.group, args.consumer, args.claim_idle_ms))
     return 0
 
 
@@ -112,7 +112,7 @@ async def _print_event(event: Envelope) -> None:
     print(event.as_json(), flush=True)
 
 
-def _run_until_signalled(main: Awaitable[None]) -> None:
+def run_until_signalled(main: Awaitable[None]) -> None:
     """Run until SIGTERM (docker stop) or SIGINT, then unwind cleanly (releasing the lock)."""
 
     async def supervise() -> None:

@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import signal
 import sys
 import time
 from pathlib import Path
 from typing import TextIO
 
 from app.core.settings import get_settings
-from app.events.cli import consumer_redis
+from app.events.cli import consumer_redis, run_until_signalled
 from app.events.consumers import consume
 from app.events.envelope import Envelope
 from utils.redis.redis import close_redis
@@ -69,16 +67,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, required=True, help="one line per event received")
     parser.add_argument("--group", default="bench", help="consumer group")
     args = parser.parse_args()
-
-    async def supervise() -> None:
-        task = asyncio.ensure_future(run(args.out, args.group))
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, task.cancel)
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-    asyncio.run(supervise())
+    run_until_signalled(run(args.out, args.group))
     return 0
 
 
