@@ -16,12 +16,10 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import aio_pika
 import httpx
 import pytest
 
 from app.core.settings import Settings
-from app.events.topology import Topology
 from tests.conftest import UserFactory
 from tests.events_helpers import drop_broker_topology
 from tests.services import TestDatabase, TestRedis
@@ -67,41 +65,29 @@ async def local_runner(
     stream: str,
     tmp_path: Path,
 ) -> AsyncIterator[Runner]:
-    runner = start_runner(
-        events_db,
-        redis_db,
-        tmp_path,
-        EVENTS_STREAM=stream,
-        **{"EVENTS_BROKER": event_broker.name, **event_broker.environment()},
-    )
-    pids = runner.descendants()
     try:
-        yield runner
+        runner = start_runner(
+            events_db,
+            redis_db,
+            tmp_path,
+            EVENTS_STREAM=stream,
+            **{"EVENTS_BROKER": event_broker.name, **event_broker.environment()},
+        )
+        pids = runner.descendants()
+        try:
+            yield runner
+        finally:
+            runner.process.send_signal(signal.SIGINT)  # the orderly stop, consumer included
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                runner.process.wait(60)
+            stop_leftovers(runner, pids)
     finally:
-        runner.process.send_signal(signal.SIGINT)  # the orderly stop, consumer included
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            runner.process.wait(60)
-        stop_leftovers(runner, pids)
-        # Only now: a running consumer would declare its queue again.
-        await _remove_queues(event_broker, stream)
+        # Only now (a running consumer would declare its queue again), and also when the
+        # runner did not come up: its consumer may have declared them already.
         settings = Settings.model_validate(
             {"events_broker": event_broker.name, "events_stream": stream, **event_broker.settings}
         )
-        await drop_broker_topology(settings)
-
-
-async def _remove_queues(broker: Broker, stream: str) -> None:
-    """RabbitMQ keeps the consumer's durable queues: remove them (the exchanges go below)."""
-    if broker.name != "rabbitmq":
-        return
-    topology = Topology(stream)
-    connection = await aio_pika.connect(broker.url)
-    try:
-        channel = await connection.channel()
-        for queue in (topology.queue(CONSUMER_GROUP), topology.dead_letter_queue(CONSUMER_GROUP)):
-            await channel.queue_delete(queue)
-    finally:
-        await connection.close()
+        await drop_broker_topology(settings, [CONSUMER_GROUP])
 
 
 @on_local_brokers

@@ -32,21 +32,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import aio_pika
 import asyncpg
-import nats
-import nats.js.errors
 
 from app.core.settings import Settings
 from app.events.outbox import BACKLOG_SQL
-from app.events.topology import Topology
 from tools.bench import openloop
 from tools.bench.cases import EVENTS
 from tools.bench.openloop import OpenLoopResult
 from tools.bench.results import Measurement
 from tools.bench.stack import local_stack
 from tools.devstack import processes, waiting
-from tools.devstack.brokers import Broker, broker_for
+from tools.devstack.brokers import Broker, broker_for, remove_topology
 from tools.devstack.servers import ServerError
 
 BROKERS = ("redis", "rabbitmq", "nats", "kafka")
@@ -263,32 +259,6 @@ def _broker(name: str, folder: Path) -> Broker:
     return broker_for(name, url, folder=folder)
 
 
-async def _remove_topology(broker: Broker, stream: str) -> None:
-    """What the run declared on a broker that outlives it (a private one is removed whole)."""
-    if broker.server is not None or broker.name in ("redis", "kafka"):
-        return  # Redis: the run's index is emptied at the end; Kafka: only a private Tansu here
-    topology = Topology(stream)
-    if broker.name == "rabbitmq":
-        connection = await aio_pika.connect(broker.url)
-        try:
-            channel = await connection.channel()
-            for queue in (topology.queue(GROUP), topology.dead_letter_queue(GROUP)):
-                await channel.queue_delete(queue)
-            for exchange in (topology.exchange, topology.dead_letter_exchange):
-                await channel.exchange_delete(exchange)
-        finally:
-            await connection.close()
-    elif broker.name == "nats":
-        nc = await nats.connect(broker.url)
-        try:
-            js = nc.jetstream()
-            for name in (topology.jetstream, topology.dead_letter_jetstream):
-                with contextlib.suppress(nats.js.errors.NotFoundError):
-                    await js.delete_stream(name)
-        finally:
-            await nc.close()
-
-
 async def _written(dsn: str, start: float, end: float) -> dict[str, float | None]:
     """The events written between `start` and `end`: id -> ms until stamped published."""
     conn = await asyncpg.connect(dsn)
@@ -341,7 +311,10 @@ def measure(
     )
     with contextlib.ExitStack() as cleanup:
         cleanup.callback(broker.stop)
-        cleanup.callback(lambda: asyncio.run(_remove_topology(broker, stream)))
+        if broker.server is None:  # a private one goes whole; the Redis index is emptied
+            cleanup.callback(
+                lambda: asyncio.run(remove_topology(name, broker.url, stream, [GROUP]))
+            )
         stack_env = {**env, "EVENTS_BROKER": name, "EVENTS_STREAM": stream, **broker.environment()}
         if relay == "process":
             stack_env["OUTBOX_RELAY_ENABLED"] = "false"
