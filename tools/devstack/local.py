@@ -163,7 +163,9 @@ def _serve(
             env=stack.env,
             cwd=ROOT,
             log=None,  # its JSON lines in this terminal
-            die_with_parent=signal.SIGTERM,
+            # Killed outright with a killed runner: what it had not acknowledged is delivered
+            # again, and a consumer busy retrying a Redis that died too could outlive it.
+            die_with_parent=signal.SIGKILL,
         )
         stack.start()
         print(
