@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,7 @@ from app.events.processing import Handler
 from app.events.relay import RELAY_LOCK_ID, OutboxRelay
 from app.events.topology import Topology
 from tests.services import ROOT, TestDatabase
-from tools.devstack.brokers import Broker, broker_for
+from tools.devstack.brokers import Broker, broker_for, remove_topology
 from utils.redis.redis import RedisClient
 
 # Short waits so a handover or a recovery takes a fraction of a second in tests.
@@ -256,24 +256,10 @@ async def _nats_dead_letters(url: str, topology: Topology, group: str) -> list[s
         await connection.close()
 
 
-async def drop_broker_topology(settings: Settings) -> None:
-    """Remove what a test declared on a shared broker (its exchange, topic or streams)."""
-    topology = Topology(settings.events_stream)
+async def drop_broker_topology(settings: Settings, groups: Sequence[str] = ()) -> None:
+    """Remove what a test declared on a shared broker (its exchange and the queues of `groups`,
+    or its streams)."""
     with contextlib.suppress(Exception):
-        if settings.events_broker == "nats":
-            connection = await nats.connect(settings.broker_url)
-            try:
-                js = connection.jetstream()
-                for name in (topology.jetstream, topology.dead_letter_jetstream):
-                    with contextlib.suppress(nats.js.errors.NotFoundError):
-                        await js.delete_stream(name)
-            finally:
-                await connection.close()
-        elif settings.events_broker == "rabbitmq":
-            amqp = await aio_pika.connect(settings.broker_url)
-            try:
-                channel = await amqp.channel()
-                for exchange in (topology.exchange, topology.dead_letter_exchange):
-                    await channel.exchange_delete(exchange)
-            finally:
-                await amqp.close()
+        await remove_topology(
+            settings.events_broker, settings.broker_url, settings.events_stream, groups
+        )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import signal
 import socket
 from collections.abc import Awaitable
@@ -26,6 +27,7 @@ from app.wiring.connections import open_redis, redis_options
 from utils.redis.redis import RedisClient, close_redis, create_redis
 
 BLOCK_MS = 5_000
+logger = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -47,7 +49,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def relay_events_command(args: argparse.Namespace) -> int:
     settings = _settings()
-    _run_until_signalled(_relay(settings))
+    run_until_signalled(_relay(settings))
     return 0
 
 
@@ -55,7 +57,7 @@ def consume_events_command(args: argparse.Namespace) -> int:
     settings = _settings()
     if args.metrics_port:
         prometheus_client.start_http_server(args.metrics_port, addr="127.0.0.1")
-    _run_until_signalled(_consume(settings, args.group, args.consumer, args.claim_idle_ms))
+    run_until_signalled(_consume(settings, args.group, args.consumer, args.claim_idle_ms))
     return 0
 
 
@@ -75,6 +77,8 @@ async def _relay(settings: Settings) -> None:
 
 async def _consume(settings: Settings, group: str, name: str, claim_idle_ms: int) -> None:
     redis = consumer_redis(settings)
+    ready = asyncio.Event()
+    announce = asyncio.create_task(_announce_ready(ready, settings.events_broker, group))
     try:
         await consume(
             settings,
@@ -84,9 +88,18 @@ async def _consume(settings: Settings, group: str, name: str, claim_idle_ms: int
             handler=_print_event,
             claim_idle_ms=claim_idle_ms,
             block_ms=BLOCK_MS,
+            ready=ready,
         )
     finally:
+        announce.cancel()
         await close_redis(redis)
+
+
+async def _announce_ready(ready: asyncio.Event, broker: str, group: str) -> None:
+    """One line once the group's queue, subscription or stream group exists: from then on
+    nothing published is missed (`make local` and its test wait for it)."""
+    await ready.wait()
+    logger.info("%s: consumer group %r is ready", broker, group)
 
 
 def consumer_redis(settings: Settings) -> RedisClient:
@@ -99,7 +112,7 @@ async def _print_event(event: Envelope) -> None:
     print(event.as_json(), flush=True)
 
 
-def _run_until_signalled(main: Awaitable[None]) -> None:
+def run_until_signalled(main: Awaitable[None]) -> None:
     """Run until SIGTERM (docker stop) or SIGINT, then unwind cleanly (releasing the lock)."""
 
     async def supervise() -> None:

@@ -74,12 +74,15 @@ class EventConsumer:
             if "BUSYGROUP" not in str(exc):
                 raise
 
-    async def run(self, *, block_ms: int = 5_000) -> None:
-        """Consume until cancelled. The client's socket timeout must exceed block_ms."""
+    async def run(self, *, block_ms: int = 5_000, ready: asyncio.Event | None = None) -> None:
+        """Consume until cancelled. The client's socket timeout must exceed block_ms. `ready`
+        is set once the group exists (Redis unreachable at first: once it answers)."""
         backoff = Backoff()
         while True:
             try:
                 await self.ensure_group()
+                if ready is not None:
+                    ready.set()
                 while True:
                     await self.poll(block_ms)
                     backoff.reset()

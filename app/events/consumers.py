@@ -277,10 +277,7 @@ async def consume(
             max_deliveries=settings.events_max_attempts,
             processed_ttl_seconds=settings.events_processed_ttl_seconds,
         )
-        if ready is not None:
-            await stream_consumer.ensure_group()
-            ready.set()
-        await stream_consumer.run(block_ms=block_ms)
+        await stream_consumer.run(block_ms=block_ms, ready=ready)
         return
     processor = EventProcessor(
         handler,

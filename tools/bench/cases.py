@@ -159,7 +159,9 @@ OPEN_LOOP = (
     OpenLoopCase("login-open", "login", "users"),
     OpenLoopCase("setName-open", "setName", "tokens"),
 )
-CHECKS = (STORM, MANY, *(o.name for o in OPEN_LOOP))
+# Domain events per broker (tools/bench/events.py): relay throughput, /setName -> consumer.
+EVENTS = "events"
+CHECKS = (STORM, MANY, *(o.name for o in OPEN_LOOP), EVENTS)
 CASE_NAMES = tuple(case.name for case in CASES) + CHECKS
 
 

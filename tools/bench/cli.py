@@ -14,6 +14,7 @@ from types import FrameType
 from tools.bench import chart, report
 from tools.bench.baseline import BaselineError
 from tools.bench.cases import BASELINE_CASES, CASE_NAMES
+from tools.bench.events import BROKERS, RELAYS
 from tools.bench.runner import Bench, Options
 from tools.bench.seed import SeedError
 from tools.bench.wrk import WrkMissing
@@ -45,6 +46,21 @@ def _cases(value: str) -> tuple[str, ...]:
         raise argparse.ArgumentTypeError(
             f"unknown case(s) {', '.join(unknown)}; known: {', '.join(CASE_NAMES)}"
         )
+    return names
+
+
+def _brokers(value: str) -> tuple[str, ...]:
+    names = tuple(n.strip() for n in value.split(",") if n.strip())
+    unknown = [n for n in names if n not in BROKERS]
+    if not names or unknown:
+        raise argparse.ArgumentTypeError(f"expected some of {', '.join(BROKERS)}")
+    return names
+
+
+def _relays(value: str) -> tuple[str, ...]:
+    names = tuple(n.strip() for n in value.split(",") if n.strip())
+    if not names or not set(names) <= set(RELAYS):
+        raise argparse.ArgumentTypeError(f"expected some of {', '.join(RELAYS)}")
     return names
 
 
@@ -138,6 +154,19 @@ def parser() -> argparse.ArgumentParser:
         help="seconds per open-loop (constant rate) run (20; 0 skips them)",
     )
     p.add_argument(
+        "--events-brokers",
+        type=_brokers,
+        default=BROKERS,
+        help=f"the events check's brokers, comma-separated ({','.join(BROKERS)})",
+    )
+    p.add_argument(
+        "--events-relays",
+        type=_relays,
+        default=("lifespan",),
+        help="where the events check's relay runs: lifespan (in the API, the default), "
+        "process (python -m app.cli relay-events), or both: lifespan,process",
+    )
+    p.add_argument(
         "--admin-database-url",
         default=os.environ.get(
             "BENCH_ADMIN_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -188,6 +217,8 @@ def options(args: argparse.Namespace, stamp: str) -> Options:
         pgbouncer=args.pgbouncer,
         baseline=args.baseline,
         baseline_repo=args.baseline_repo.resolve(),
+        events_brokers=args.events_brokers,
+        events_relays=args.events_relays,
     )
     if args.smoke:
         opts = replace(opts, smoke=True, **SMOKE)  # type: ignore[arg-type]

@@ -102,12 +102,14 @@ def login_requests(users_file: Path, host: str) -> list[bytes]:
     return out
 
 
-def set_name_requests(tokens_file: Path, host: str) -> list[bytes]:
+def set_name_requests(tokens_file: Path, host: str, tag: str = "") -> list[bytes]:
+    """`tag` in every name: a run that must see each request change its row (and write an
+    event) picks a tag of its own, since an earlier run may have left the same names."""
     tokens = [t for t in tokens_file.read_text().splitlines() if t.strip()]
     out = []
     for variant in ("", " b"):  # two names per user: every request really changes the row
         for i, token in enumerate(tokens, start=1):
-            body = json.dumps({"name": f"Bench User {i}{variant}"}).encode()
+            body = json.dumps({"name": f"Bench User {i}{tag}{variant}"}).encode()
             headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
             out.append(_request("POST", "/setName", host, headers, body))
     return out

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
 from tools.bench.openloop import OpenLoopResult
 from tools.bench.redis_stats import RedisCost, RedisUse, cost
 from tools.bench.wrk import WrkResult
+
+if TYPE_CHECKING:
+    from tools.bench.events import EventsMeasurement
 
 
 @dataclass
@@ -201,6 +205,8 @@ class Run:
     storm: StormCheck | None = None
     many: ManyCheck | None = None
     open_loop: list[OpenLoopMeasurement] = field(default_factory=list)
+    # The `events` check, per broker (tools/bench/events.py).
+    events: list[EventsMeasurement] = field(default_factory=list)
     login_max_queue_s: float = 2.0
     # --baseline: {"ref", "commit", "subject", "workers"} of the other revision.
     baseline: dict[str, object] | None = None

@@ -21,13 +21,14 @@ from pathlib import Path
 from redis import Redis
 
 from app.core.settings import Settings
-from tools.bench import openloop, profile, redis_stats, wrk
+from tools.bench import events, openloop, profile, redis_stats, wrk
 from tools.bench.baseline import BaselineStack, Revision, Worktree, resolve
 from tools.bench.calibrate import argon2_verify_ms
 from tools.bench.cases import (
     BASELINE_DIRECT,
     BASELINE_NGINX,
     DIRECT,
+    EVENTS,
     FIXED,
     MANY,
     NAIVE,
@@ -85,6 +86,9 @@ class Options:
     # A git revision whose service runs beside the stack (BASELINE_CASES on both, interleaved).
     baseline: str | None = None
     baseline_repo: Path = ROOT
+    # The `events` check's brokers (tools/bench/events.py).
+    events_brokers: tuple[str, ...] = events.BROKERS
+    events_relays: tuple[str, ...] = ("lifespan",)
 
     def wanted(self, name: str) -> bool:
         return self.cases is None or name in self.cases
@@ -106,6 +110,8 @@ class Options:
             "many": None if self.smoke else [self.many_connections, self.many_s],
             "open_loop_s": None if self.smoke else self.open_s,
             "profile": list(self.profile),
+            "events_brokers": list(self.events_brokers),
+            "events_relays": list(self.events_relays),
         }
 
 
@@ -456,10 +462,53 @@ class Bench:
                     run.storm = self.storm(cases, stack)
             elif stack is not None:
                 run.rss_after_mb = worker_rss(stack)
+            if stack is not None and self.events_wanted(cases):
+                stack.stop()  # its relay would hold the database's advisory lock
+                run.events = self.events(run, {**env, **opts.env}, seeded)
             run.load_after = load_average()
             run.finished = now()
             self.log("stopping the stack and removing the scratch database and keys")
         return run
+
+    def events_wanted(self, cases: list[Case]) -> bool:
+        """In a full run, or when --cases names it (the smoke runs it only then)."""
+        if not any(c.name == "setName" for c in cases):
+            return False
+        if self.opts.cases is not None:
+            return EVENTS in self.opts.cases
+        return not self.opts.smoke and self.opts.open_s > 0
+
+    def events(
+        self, run: Run, env: dict[str, str], seeded: Seeded
+    ) -> list[events.EventsMeasurement]:
+        """The `events` check on each broker, at 70 % of this run's /setName capacity."""
+        capacity = events.capacity_of(run.measurements)
+        out = []
+        for name in self.opts.events_brokers:
+            for relay in self.opts.events_relays:
+                if not capacity:
+                    m = events.EventsMeasurement(name, events.LOAD, relay, 0.0, 0.0)
+                    m.error = "no closed-loop measurement of setName in this run"
+                    out.append(m)
+                    continue
+                out.append(
+                    events.measure(
+                        name,
+                        env=env,
+                        folder=self.run_dir,
+                        tokens=seeded.tokens_file,
+                        capacity=capacity,
+                        duration_s=self.opts.duration_s if self.opts.smoke else self.opts.open_s,
+                        relay_events=events.SMOKE_RELAY_EVENTS
+                        if self.opts.smoke
+                        else events.RELAY_EVENTS,
+                        workers=self.opts.workers,
+                        log=self.log,
+                        relay=relay,
+                    )
+                )
+                time.sleep(SETTLE_S)
+        return out
 
     def claim_redis(self, cleanup: contextlib.ExitStack) -> ScratchRedis:
         redis = asyncio.run(ScratchRedis.open(self.opts.redis_url))

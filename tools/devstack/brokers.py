@@ -17,16 +17,23 @@ A stopped server keeps its port and folder, so `start()` after `stop()` is a bro
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
 import socket
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import aio_pika
+import nats
+import nats.js.errors
+
 from app.core.settings import Settings
+from app.events.topology import Topology
 from tools.devstack import processes, waiting
 from tools.devstack.private import LOOPBACK
 from tools.devstack.servers import ServerError, _ServerProcess, install_missing
@@ -241,3 +248,30 @@ def broker_for(broker: str, url: str, *, folder: Path, keep_port: bool = False) 
     if broker == "kafka":
         settings["events_kafka_idempotence"] = False  # Tansu has no InitProducerId
     return Broker(broker, server.url, server, settings)
+
+
+async def remove_topology(broker: str, url: str, stream: str, groups: Sequence[str] = ()) -> None:
+    """Remove what a run declared for `stream` on a broker that outlives it: RabbitMQ's
+    exchanges and the queues of `groups`, NATS's streams. Redis keys and Kafka topics are left
+    to whoever owns the index or the (private) broker."""
+    topology = Topology(stream)
+    if broker == "rabbitmq":
+        connection = await aio_pika.connect(url)
+        try:
+            channel = await connection.channel()
+            for group in groups:
+                await channel.queue_delete(topology.queue(group))
+                await channel.queue_delete(topology.dead_letter_queue(group))
+            for exchange in (topology.exchange, topology.dead_letter_exchange):
+                await channel.exchange_delete(exchange)
+        finally:
+            await connection.close()
+    elif broker == "nats":
+        client = await nats.connect(url)
+        try:
+            js = client.jetstream()
+            for name in (topology.jetstream, topology.dead_letter_jetstream):
+                with contextlib.suppress(nats.js.errors.NotFoundError):
+                    await js.delete_stream(name)
+        finally:
+            await client.close()

@@ -5,9 +5,12 @@ in the app. First the pending migrations run as the schema owner (DATABASE_OWNER
 database is created when missing, `make migrate`); then the app connects as the app role
 (DATABASE_URL) and seeds the demo user (SEED_DEMO_USER). The app's mail goes to a local SMTP
 catcher (tools/devstack/mail_catcher.py): each message is kept under run/mail/ and its link
-printed in one line; nothing leaves the machine. Ctrl-C, SIGTERM
-or SIGHUP (its terminal closed) stops nginx, then gunicorn (graceful), then the echo service;
-if the runner is killed outright, the kernel sends them SIGTERM (docs/development.md).
+printed in one line; nothing leaves the machine. The sample consumer
+(`python -m app.cli consume-events --group make-local`) reads EVENTS_BROKER's events and prints
+each as a JSON line in this terminal (docs/architecture.md, "Trying it: make local"). Ctrl-C,
+SIGTERM or SIGHUP (its terminal closed) stops nginx, then gunicorn (graceful), then the echo
+service and the consumer; if the runner is killed outright, the kernel sends them SIGTERM
+(docs/development.md).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from types import FrameType
 from urllib.parse import urlsplit
 
 from app.core.settings import Settings, load_settings
+from tools.devstack import processes
 from tools.devstack.brokers import Broker, local_broker
 from tools.devstack.mail_catcher import MailCatcher
 from tools.devstack.migrate import DatabaseUrls, database_urls, run_migrations
@@ -32,6 +36,10 @@ from tools.devstack.private import PrivateServices, start_missing, with_port
 from tools.devstack.schema import MigrationError
 from tools.devstack.servers import ServerError
 from tools.devstack.stack import LocalStack, StackError
+
+# The sample consumer's group: it prints every event of EVENTS_BROKER as a JSON line.
+CONSUMER_GROUP = "make-local"
+CONSUMER_ARGV = ["-m", "app.cli", "consume-events", "--group", CONSUMER_GROUP]
 
 # SIGHUP: the terminal was closed. Its children run in sessions of their own and would not hear.
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -146,17 +154,30 @@ def _serve(
     )
     for stop_signal in _STOP_SIGNALS:
         signal.signal(stop_signal, _raise_stop)
+    consumer = None
     try:
+        # Before gunicorn: it boots meanwhile, and says "consumer group ... is ready" when its
+        # queue or group exists (a RabbitMQ queue only gets what is published after that).
+        consumer = processes.spawn(
+            [sys.executable, *CONSUMER_ARGV, "--consumer", f"{CONSUMER_GROUP}-{os.getpid()}"],
+            env=stack.env,
+            cwd=ROOT,
+            log=None,  # its JSON lines in this terminal
+            # Killed outright with a killed runner: what it had not acknowledged is delivered
+            # again, and a consumer busy retrying a Redis that died too could outlive it.
+            die_with_parent=signal.SIGKILL,
+        )
         stack.start()
         print(
             f"\n  API through nginx: {stack.base_url}  (docs: {stack.base_url}/docs)\n"
             f"  gunicorn directly: {stack.api_url}\n"
             f"  echo behind the gateway: {stack.base_url}/services/echo/\n"
             f"  mail: kept in run/mail/, each announced here with its link\n"
+            f"  events ({broker.name}): printed here by consume-events --group {CONSUMER_GROUP}\n"
             "  Ctrl-C stops everything.\n",
             flush=True,
         )
-        while stack.all_running():
+        while stack.all_running() and consumer.poll() is None:
             time.sleep(0.5)
         _say("a process of the stack exited; stopping the rest")
         return 1
@@ -171,6 +192,8 @@ def _serve(
         for stop_signal in _STOP_SIGNALS:
             signal.signal(stop_signal, signal.SIG_IGN)
         stack.stop()
+        if consumer is not None:
+            processes.stop(consumer, timeout=10)
         mail.stop()
         shutil.rmtree(run_dir, ignore_errors=True)  # this run's own folder: config and cache
 

@@ -14,14 +14,11 @@ Run: python -m tools.downstream.names --group display-names   (settings from the
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 import logging
-import signal
 
 from app.core.logging_config import configure_logging
 from app.core.settings import Settings, get_settings
-from app.events.cli import consumer_redis
+from app.events.cli import consumer_redis, run_until_signalled
 from app.events.consumers import consume
 from app.events.envelope import Envelope
 from app.events.processing import ProcessedIds
@@ -76,16 +73,7 @@ def main() -> None:
     args = parser.parse_args()
     settings = get_settings()
     configure_logging(settings.log_level)
-
-    async def supervise() -> None:
-        task = asyncio.ensure_future(run(settings, args.group))
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, task.cancel)
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-    asyncio.run(supervise())
+    run_until_signalled(run(settings, args.group))
 
 
 if __name__ == "__main__":
