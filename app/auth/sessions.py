@@ -5,12 +5,18 @@ of its absolute lifetime); per user `user:<id>` (the profile cache) and `{user:<
 (the index: token -> expiry time). The hash tags put the deadline in the slot of its session
 and the index in the slot of `user:<id>`, so on a Redis Cluster one script can touch each pair.
 
-Authenticating is one round trip on standalone Redis: one script reads the session, renews it
-(never past its deadline) and its index entry, and returns the cached profile. The user's keys
-are only known once the session is read, so that script builds them from the user id; one
-server holds every key, so that is safe there. On a cluster they live in another slot than the
-session: the same work is two scripts, each touching one slot and declaring its keys (two
-round trips).
+Authenticating is one round trip on standalone Redis: one script reads the session and returns
+the cached profile. The user's keys are only known once the session is read, so that script
+builds them from the user id; one server holds every key, so that is safe there. On a cluster
+they live in another slot than the session: the same work is two round trips, each touching one
+slot and declaring its keys.
+
+Renewal (the sliding idle TTL) is a write of three keys: the session's TTL, its deadline key's
+and the user's index entry and TTL. A request renews only once a tenth of the idle TTL
+(`RENEWAL_STEP`) has passed since the last renewal, which the session's remaining TTL tells;
+the requests in between only read (docs/benchmark.md, issue 24). A session therefore ends
+between 0.9 and 1 idle TTL after its last use, and never after its deadline: each renewal is
+capped by it, and a read that skips the renewal extends nothing.
 """
 
 from __future__ import annotations
@@ -27,52 +33,71 @@ from app.observability.metrics import SESSIONS_CREATED, SESSIONS_REVOKED
 from constants import SESSION_KEY_PREFIX, USER_PROFILE_KEY_PREFIX, USER_SESSIONS_KEY_SUFFIX
 from utils.redis.redis import RedisClient
 
-# KEYS[1] session key, KEYS[2] its deadline key; ARGV: ttl, now, token, max lifetime. Leaves
-# the user id in `uid`, and in `ttl` the session's renewed lifetime: never past the deadline
-# (absolute lifetime); a session from before deadlines existed gets one now.
-_RENEW_SESSION = """
+# A session is renewed once this share of its idle TTL has passed since its last renewal.
+RENEWAL_STEP = 0.1
+
+# KEYS[1] session key, KEYS[2] its deadline key; ARGV: ttl, now, token, max lifetime, renewal
+# step (ms). Leaves the user id in `uid`, and in `ttl` the session's renewed lifetime, or 0
+# when the session was renewed less than a step ago and is left as it is. A renewal never
+# goes past the deadline (absolute lifetime); a session from before deadlines existed gets one.
+_READ_SESSION = """
 local uid = redis.call('GET', KEYS[1])
 if not uid then return false end
 local now = tonumber(ARGV[2])
-local deadline = tonumber(redis.call('GET', KEYS[2]) or (now + tonumber(ARGV[4])))
-local ttl = math.min(tonumber(ARGV[1]), deadline - now)
-if ttl <= 0 then
-    redis.call('DEL', KEYS[1], KEYS[2])
-    return false
+local ttl = tonumber(ARGV[1])
+local left_ms = redis.call('PTTL', KEYS[1])
+if left_ms >= 0 and ttl * 1000 - left_ms < tonumber(ARGV[5]) then
+    ttl = 0
+else
+    local deadline = tonumber(redis.call('GET', KEYS[2]) or (now + tonumber(ARGV[4])))
+    ttl = math.min(ttl, deadline - now)
+    if ttl <= 0 then
+        redis.call('DEL', KEYS[1], KEYS[2])
+        return false
+    end
+    redis.call('EXPIRE', KEYS[1], ttl)
+    redis.call('SET', KEYS[2], deadline, 'EX', ttl)
 end
-redis.call('EXPIRE', KEYS[1], ttl)
-redis.call('SET', KEYS[2], deadline, 'EX', ttl)
 """
-# Needs `uid`, `now`, `ttl`, `index`, `profile_key`; ARGV[1] ttl, ARGV[3] token. Entries of
-# the index past their time are dead sessions.
-_RENEW_INDEX_READ_PROFILE = """
-redis.call('ZADD', index, now + ttl, ARGV[3])
-redis.call('EXPIRE', index, ARGV[1])
+# Needs `uid`, `now`, `ttl`, `index`, `profile_key`; ARGV[1] ttl, ARGV[3] token. The index
+# entry and the index are renewed with their session; entries past their time are dead
+# sessions.
+_RENEW_INDEX = """
+if ttl > 0 then
+    redis.call('ZADD', index, now + ttl, ARGV[3])
+    redis.call('EXPIRE', index, ARGV[1])
+end
+"""
+PROFILE_FIELDS = ("username", "name", "role")
+_READ_PROFILE = """
 local profile = redis.call('HMGET', profile_key, 'username', 'name', 'role')
 return {uid, profile[1], profile[2], profile[3]}
 """
 
 # Standalone: KEYS[1] session key, KEYS[2] its deadline key; ARGV: ttl, now, token, max
-# lifetime, profile prefix, index suffix.
+# lifetime, renewal step (ms), profile prefix, index suffix.
 AUTHENTICATE_LUA = (
-    _RENEW_SESSION
+    _READ_SESSION
     + """
-local profile_key = ARGV[5] .. uid
-local index = '{' .. profile_key .. '}' .. ARGV[6]
+local profile_key = ARGV[6] .. uid
+local index = '{' .. profile_key .. '}' .. ARGV[7]
 """
-    + _RENEW_INDEX_READ_PROFILE
+    + _RENEW_INDEX
+    + _READ_PROFILE
 )
 # Cluster, first round trip (the session's slot): KEYS and ARGV as above, without the last two
-# ARGV. Returns the user id and the renewed lifetime.
-RENEW_SESSION_LUA = _RENEW_SESSION + "return {uid, ttl}\n"
-# Cluster, second round trip (the user's slot): KEYS[1] index, KEYS[2] profile; ARGV: ttl,
-# now, token, user id, the session's renewed lifetime.
+# ARGV. Returns the user id and the renewed lifetime (0: not renewed).
+READ_SESSION_LUA = _READ_SESSION + "return {uid, ttl}\n"
+# Cluster, second round trip (the user's slot) after a renewal: KEYS[1] index, KEYS[2]
+# profile; ARGV: ttl, now, token, user id, the session's renewed lifetime. Without a renewal
+# the second round trip is a plain HMGET of the profile.
 RENEW_INDEX_LUA = (
     """
 local uid, index, profile_key = ARGV[4], KEYS[1], KEYS[2]
 local now, ttl = tonumber(ARGV[2]), tonumber(ARGV[5])
 """
-    + _RENEW_INDEX_READ_PROFILE
+    + _RENEW_INDEX
+    + _READ_PROFILE
 )
 
 
@@ -107,8 +132,9 @@ class SessionStore:
         self._ttl = ttl_seconds
         self._max_lifetime = max_lifetime_seconds
         self._on_cluster = isinstance(redis, RedisCluster)
+        self._renewal_step_ms = int(ttl_seconds * 1000 * RENEWAL_STEP)
         self._authenticate = redis.register_script(AUTHENTICATE_LUA)
-        self._renew_session = redis.register_script(RENEW_SESSION_LUA)
+        self._read_session = redis.register_script(READ_SESSION_LUA)
         self._renew_index = redis.register_script(RENEW_INDEX_LUA)
 
     async def create(self, user_id: int) -> str:
@@ -131,29 +157,22 @@ class SessionStore:
     async def authenticate(self, token: str) -> Principal | None:
         now = int(time.time())
         keys = [session_key(token), session_deadline_key(token)]
+        args: list[int | str] = [self._ttl, now, token, self._max_lifetime, self._renewal_step_ms]
         if self._on_cluster:
-            renewed = await self._renew_session(
-                keys=keys, args=[self._ttl, now, token, self._max_lifetime]
-            )
-            if not renewed:
+            session = await self._read_session(keys=keys, args=args)
+            if not session:
                 return None
-            uid, ttl = renewed
-            result = await self._renew_index(
-                keys=[sessions_index_key(uid), profile_key(uid)],
-                args=[self._ttl, now, token, uid, ttl],
-            )
+            uid, ttl = session
+            if ttl:
+                result = await self._renew_index(
+                    keys=[sessions_index_key(uid), profile_key(uid)],
+                    args=[self._ttl, now, token, uid, ttl],
+                )
+            else:
+                result = [uid, *await self._redis.hmget(profile_key(uid), PROFILE_FIELDS)]
         else:
-            result = await self._authenticate(
-                keys=keys,
-                args=[
-                    self._ttl,
-                    now,
-                    token,
-                    self._max_lifetime,
-                    USER_PROFILE_KEY_PREFIX,
-                    USER_SESSIONS_KEY_SUFFIX,
-                ],
-            )
+            args += [USER_PROFILE_KEY_PREFIX, USER_SESSIONS_KEY_SUFFIX]
+            result = await self._authenticate(keys=keys, args=args)
         if not result:
             return None
         user_id, username, name, role = result
