@@ -58,11 +58,6 @@ async def get_profile(*, pool: Pool, profiles: ProfileCache, user: Principal) ->
     return Profile(username=row["username"], name=row["name"], role=row["role"])
 
 
-async def get_name(*, pool: Pool, profiles: ProfileCache, user: Principal) -> UserName:
-    profile = await get_profile(pool=pool, profiles=profiles, user=user)
-    return UserName(username=profile.username, name=profile.name)
-
-
 async def set_name(*, pool: Pool, profiles: ProfileCache, user: Principal, name: str) -> UserName:
     row = await pool.fetchrow(SET_NAME_SQL, user.user_id, name, current_traceparent())
     if row is None:
