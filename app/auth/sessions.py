@@ -24,6 +24,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
+from string import Template
 from typing import cast
 
 from redis.asyncio.cluster import RedisCluster
@@ -36,21 +37,22 @@ from utils.redis.redis import RedisClient
 # A session is renewed once this share of its idle TTL has passed since its last renewal.
 RENEWAL_STEP = 0.1
 
-# KEYS[1] session key, KEYS[2] its deadline key; ARGV: ttl, now, token, max lifetime, renewal
-# step (ms). Leaves the user id in `uid`, and in `ttl` the session's renewed lifetime, or 0
-# when the session was renewed less than a step ago and is left as it is. A renewal never
-# goes past the deadline (absolute lifetime); a session from before deadlines existed gets one.
+# The scripts are templates: the store's settings ($ttl, $max_lifetime, ...) are written into
+# their text, so a request sends the keys and the time alone (each argument is encoded and
+# sent with every call; docs/benchmark.md, issue 24).
+
+# KEYS[1] session key, KEYS[2] its deadline key; ARGV[1] now (the app's clock, as at login).
+# Leaves the user id in `uid`, and in `ttl` the session's renewed lifetime, or 0 when it was
+# renewed less than a renewal step ago and is left as it is. A renewal never goes past the deadline (absolute lifetime); a
+# session from before deadlines existed gets one.
 _READ_SESSION = """
 local uid = redis.call('GET', KEYS[1])
 if not uid then return false end
-local now = tonumber(ARGV[2])
-local ttl = tonumber(ARGV[1])
+local ttl, now = 0, tonumber(ARGV[1])
 local left_ms = redis.call('PTTL', KEYS[1])
-if left_ms >= 0 and ttl * 1000 - left_ms < tonumber(ARGV[5]) then
-    ttl = 0
-else
-    local deadline = tonumber(redis.call('GET', KEYS[2]) or (now + tonumber(ARGV[4])))
-    ttl = math.min(ttl, deadline - now)
+if left_ms < 0 or $ttl_ms - left_ms >= $renewal_step_ms then
+    local deadline = tonumber(redis.call('GET', KEYS[2]) or (now + $max_lifetime))
+    ttl = math.min($ttl, deadline - now)
     if ttl <= 0 then
         redis.call('DEL', KEYS[1], KEYS[2])
         return false
@@ -59,13 +61,12 @@ else
     redis.call('SET', KEYS[2], deadline, 'EX', ttl)
 end
 """
-# Needs `uid`, `now`, `ttl`, `index`, `profile_key`; ARGV[1] ttl, ARGV[3] token. The index
-# entry and the index are renewed with their session; entries past their time are dead
-# sessions.
+# Needs `uid`, `now`, `ttl`, `token`, `index`, `profile_key`. The index entry and the index
+# are renewed with their session; entries past their time are dead sessions.
 _RENEW_INDEX = """
 if ttl > 0 then
-    redis.call('ZADD', index, now + ttl, ARGV[3])
-    redis.call('EXPIRE', index, ARGV[1])
+    redis.call('ZADD', index, now + ttl, token)
+    redis.call('EXPIRE', index, $ttl)
 end
 """
 PROFILE_FIELDS = ("username", "name", "role")
@@ -74,31 +75,44 @@ local profile = redis.call('HMGET', profile_key, 'username', 'name', 'role')
 return {uid, profile[1], profile[2], profile[3]}
 """
 
-# Standalone: KEYS[1] session key, KEYS[2] its deadline key; ARGV: ttl, now, token, max
-# lifetime, renewal step (ms), profile prefix, index suffix.
+# Standalone: KEYS and ARGV as above.
 AUTHENTICATE_LUA = (
     _READ_SESSION
     + """
-local profile_key = ARGV[6] .. uid
-local index = '{' .. profile_key .. '}' .. ARGV[7]
+local profile_key = '$profile_prefix' .. uid
+local index = '{' .. profile_key .. '}$index_suffix'
+local token = string.sub(KEYS[1], $token_start)
 """
     + _RENEW_INDEX
     + _READ_PROFILE
 )
-# Cluster, first round trip (the session's slot): KEYS and ARGV as above, without the last two
-# ARGV. Returns the user id and the renewed lifetime (0: not renewed).
+# Cluster, first round trip (the session's slot): KEYS and ARGV as above. Returns the user id, the
+# renewed lifetime (0: not renewed).
 READ_SESSION_LUA = _READ_SESSION + "return {uid, ttl}\n"
 # Cluster, second round trip (the user's slot) after a renewal: KEYS[1] index, KEYS[2]
-# profile; ARGV: ttl, now, token, user id, the session's renewed lifetime. Without a renewal
+# profile; ARGV: the user id, the token, the renewed lifetime and its time. Without a renewal
 # the second round trip is a plain HMGET of the profile.
 RENEW_INDEX_LUA = (
     """
-local uid, index, profile_key = ARGV[4], KEYS[1], KEYS[2]
-local now, ttl = tonumber(ARGV[2]), tonumber(ARGV[5])
+local index, profile_key, uid, token = KEYS[1], KEYS[2], ARGV[1], ARGV[2]
+local ttl, now = tonumber(ARGV[3]), tonumber(ARGV[4])
 """
     + _RENEW_INDEX
     + _READ_PROFILE
 )
+
+
+def script_text(template: str, *, ttl_seconds: int, max_lifetime_seconds: int) -> str:
+    """A script template above with a store's settings written in."""
+    return Template(template).substitute(
+        ttl=ttl_seconds,
+        ttl_ms=ttl_seconds * 1000,
+        renewal_step_ms=int(ttl_seconds * 1000 * RENEWAL_STEP),
+        max_lifetime=max_lifetime_seconds,
+        profile_prefix=USER_PROFILE_KEY_PREFIX,
+        index_suffix=USER_SESSIONS_KEY_SUFFIX,
+        token_start=len(SESSION_KEY_PREFIX) + 1,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,10 +146,10 @@ class SessionStore:
         self._ttl = ttl_seconds
         self._max_lifetime = max_lifetime_seconds
         self._on_cluster = isinstance(redis, RedisCluster)
-        self._renewal_step_ms = int(ttl_seconds * 1000 * RENEWAL_STEP)
-        self._authenticate = redis.register_script(AUTHENTICATE_LUA)
-        self._read_session = redis.register_script(READ_SESSION_LUA)
-        self._renew_index = redis.register_script(RENEW_INDEX_LUA)
+        settings = {"ttl_seconds": ttl_seconds, "max_lifetime_seconds": max_lifetime_seconds}
+        self._authenticate = redis.register_script(script_text(AUTHENTICATE_LUA, **settings))
+        self._read_session = redis.register_script(script_text(READ_SESSION_LUA, **settings))
+        self._renew_index = redis.register_script(script_text(RENEW_INDEX_LUA, **settings))
 
     async def create(self, user_id: int) -> str:
         token = str(uuid.uuid4())
@@ -155,24 +169,21 @@ class SessionStore:
         return token
 
     async def authenticate(self, token: str) -> Principal | None:
-        now = int(time.time())
         keys = [session_key(token), session_deadline_key(token)]
-        args: list[int | str] = [self._ttl, now, token, self._max_lifetime, self._renewal_step_ms]
+        now = int(time.time())
         if self._on_cluster:
-            session = await self._read_session(keys=keys, args=args)
+            session = await self._read_session(keys=keys, args=[now])
             if not session:
                 return None
             uid, ttl = session
             if ttl:
                 result = await self._renew_index(
-                    keys=[sessions_index_key(uid), profile_key(uid)],
-                    args=[self._ttl, now, token, uid, ttl],
+                    keys=[sessions_index_key(uid), profile_key(uid)], args=[uid, token, ttl, now]
                 )
             else:
                 result = [uid, *await self._redis.hmget(profile_key(uid), PROFILE_FIELDS)]
         else:
-            args += [USER_PROFILE_KEY_PREFIX, USER_SESSIONS_KEY_SUFFIX]
-            result = await self._authenticate(keys=keys, args=args)
+            result = await self._authenticate(keys=keys, args=[now])
         if not result:
             return None
         user_id, username, name, role = result

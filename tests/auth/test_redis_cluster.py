@@ -18,7 +18,11 @@ from redis.crc import key_slot
 
 from app.auth.profile_cache import profile_key
 from app.auth.sessions import (
+    AUTHENTICATE_LUA,
+    READ_SESSION_LUA,
+    RENEW_INDEX_LUA,
     RENEWAL_STEP,
+    script_text,
     session_deadline_key,
     session_key,
     sessions_index_key,
@@ -145,3 +149,16 @@ def _own_redis(on_cluster: bool) -> Iterator[tuple[TestRedis, list[str]]]:
         yield TestRedis(server.url, set()), [server.url]
     finally:
         server.stop()
+
+
+def test_the_scripts_carry_the_settings_so_a_request_sends_its_keys_and_the_time_alone() -> None:
+    """Every argument of a script call is encoded and sent with each request: the store's
+    settings are in the script text instead (docs/benchmark.md, issue 24)."""
+    for template in (AUTHENTICATE_LUA, READ_SESSION_LUA, RENEW_INDEX_LUA):
+        text = script_text(template, ttl_seconds=3600, max_lifetime_seconds=604800)
+        assert "$" not in text
+    for template in (AUTHENTICATE_LUA, READ_SESSION_LUA):
+        text = script_text(template, ttl_seconds=3600, max_lifetime_seconds=604800)
+        assert "ARGV[1]" in text
+        assert "ARGV[2]" not in text
+        assert "3600000" in text  # the idle TTL, in ms
