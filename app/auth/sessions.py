@@ -43,8 +43,8 @@ RENEWAL_STEP = 0.1
 
 # KEYS[1] session key, KEYS[2] its deadline key; ARGV[1] now (the app's clock, as at login).
 # Leaves the user id in `uid`, and in `ttl` the session's renewed lifetime, or 0 when it was
-# renewed less than a renewal step ago and is left as it is. A renewal never goes past the deadline (absolute lifetime); a
-# session from before deadlines existed gets one.
+# renewed less than a renewal step ago and is left as it is. A renewal never goes past the
+# deadline (absolute lifetime); a session from before deadlines existed gets one.
 _READ_SESSION = """
 local uid = redis.call('GET', KEYS[1])
 if not uid then return false end
