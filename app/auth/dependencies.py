@@ -50,18 +50,19 @@ ProfilesDep = Annotated[ProfileCache, Depends(get_profiles)]
 ThrottleDep = Annotated[LoginThrottle, Depends(get_throttle)]
 
 
-class SessionBearer(SecurityBase):
-    """`CurrentUser`: reads the session token (a UUID, any scheme case) and authenticates it, in
-    one dependency, so resolving it is one call (docs/benchmark.md, issue 24). As an OAuth2
-    scheme it puts the Authorize button in /docs, logging in via /login."""
+class BearerScheme(SecurityBase):
+    """The session token (a UUID, any scheme case) as an OAuth2 scheme: the Authorize button in
+    /docs, logging in via /login. A subclass is one dependency that authenticates the caller
+    itself and returns what its routes need, so FastAPI resolves one call instead of a chain
+    (docs/benchmark.md, issue 24). A route declares one of them: each authenticates."""
 
-    def __init__(self, *, login_path: str) -> None:
+    def __init__(self) -> None:
         self.model = OAuth2Model(
-            flows=OAuthFlowsModel(password=OAuthFlowPassword(tokenUrl=login_path))
+            flows=OAuthFlowsModel(password=OAuthFlowPassword(tokenUrl="login"))
         )
-        self.scheme_name = type(self).__name__
+        self.scheme_name = "SessionBearer"  # one scheme in the OpenAPI document, whichever
 
-    async def __call__(self, request: Request, response: Response) -> Principal:
+    async def authenticate(self, request: Request, response: Response) -> Principal:
         token = parse_bearer(request.headers.get(AUTHORIZATION_HEADER))
         if token is None:
             raise Unauthorized
@@ -72,7 +73,14 @@ class SessionBearer(SecurityBase):
         return principal
 
 
-CurrentUser = Annotated[Principal, Security(SessionBearer(login_path="login"))]
+class SessionBearer(BearerScheme):
+    """`CurrentUser`: the authenticated caller."""
+
+    async def __call__(self, request: Request, response: Response) -> Principal:
+        return await self.authenticate(request, response)
+
+
+CurrentUser = Annotated[Principal, Security(SessionBearer())]
 
 
 async def get_auth_state(request: Request) -> AuthState:

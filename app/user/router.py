@@ -15,7 +15,7 @@ from app.http.json_body import json_body, json_body_openapi
 from app.http.private_json import private_json
 from app.http.rate_limit import TooManyRequests
 from app.user import service
-from app.user.dependencies import SearchLimitDep
+from app.user.dependencies import CurrentProfile, SearchLimitDep
 from app.user.exceptions import SearchTooBroad
 from app.user.schemas import SearchText, SetNameRequest, UserMatch, UserName
 from app.wiring.dependencies import PoolDep, SettingsDep
@@ -24,8 +24,7 @@ router = APIRouter(tags=["user"], responses=documented(*COMMON_ERRORS, *AUTH_ERR
 
 
 @router.get("/getName", response_model=UserName)
-async def get_name(user: CurrentUser, pool: PoolDep, profiles: ProfilesDep) -> Response:
-    profile = await service.get_profile(pool=pool, profiles=profiles, user=user)
+async def get_name(profile: CurrentProfile) -> Response:
     return private_json({"username": profile.username, "name": profile.name})
 
 
