@@ -1,13 +1,15 @@
-"""The auth feature's typed dependencies: `CurrentUser` (one Redis round trip authenticates and
-renews the session) and the aliases of its state."""
+"""The auth feature's typed dependencies: `CurrentUser` (one Redis round trip authenticates the
+session, renewing it when due) and the aliases of its state."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import Depends, Request, Response, Security
-from fastapi.security import OAuth2PasswordBearer
-from starlette.requests import HTTPConnection
+from fastapi.openapi.models import OAuth2 as OAuth2Model
+from fastapi.openapi.models import OAuthFlowPassword
+from fastapi.openapi.models import OAuthFlows as OAuthFlowsModel
+from fastapi.security.base import SecurityBase
 
 from app.auth.bearer import parse_bearer
 from app.auth.exceptions import InvalidToken, Unauthorized
@@ -48,32 +50,37 @@ ProfilesDep = Annotated[ProfileCache, Depends(get_profiles)]
 ThrottleDep = Annotated[LoginThrottle, Depends(get_throttle)]
 
 
-class SessionBearer(OAuth2PasswordBearer):
-    """Reads the session token, once per request, with our parser (a UUID, any scheme case);
-    as an OAuth2 scheme it also puts the Authorize button in /docs, logging in via /login."""
+class BearerScheme(SecurityBase):
+    """The session token (a UUID, any scheme case) as an OAuth2 scheme: the Authorize button in
+    /docs, logging in via /login. A subclass is one dependency that authenticates the caller
+    itself and returns what its routes need, so FastAPI resolves one call instead of a chain
+    (docs/benchmark.md, issue 24). A route declares one of them: each authenticates."""
 
-    async def __call__(self, request: HTTPConnection) -> str | None:
-        return parse_bearer(request.headers.get(AUTHORIZATION_HEADER))
+    def __init__(self) -> None:
+        self.model = OAuth2Model(
+            flows=OAuthFlowsModel(password=OAuthFlowPassword(tokenUrl="login"))
+        )
+        self.scheme_name = "SessionBearer"  # one scheme in the OpenAPI document, whichever
 
-
-session_bearer = SessionBearer(tokenUrl="login", auto_error=False)
-
-
-async def get_current_user(
-    response: Response,
-    sessions: SessionsDep,
-    token: Annotated[str | None, Security(session_bearer)],
-) -> Principal:
-    if token is None:
-        raise Unauthorized
-    principal = await sessions.authenticate(token)
-    if principal is None:
-        raise InvalidToken
-    response.headers["Cache-Control"] = NO_STORE
-    return principal
+    async def authenticate(self, request: Request, response: Response) -> Principal:
+        token = parse_bearer(request.headers.get(AUTHORIZATION_HEADER))
+        if token is None:
+            raise Unauthorized
+        principal = await auth_state(request).sessions.authenticate(token)
+        if principal is None:
+            raise InvalidToken
+        response.headers["Cache-Control"] = NO_STORE
+        return principal
 
 
-CurrentUser = Annotated[Principal, Depends(get_current_user)]
+class SessionBearer(BearerScheme):
+    """`CurrentUser`: the authenticated caller."""
+
+    async def __call__(self, request: Request, response: Response) -> Principal:
+        return await self.authenticate(request, response)
+
+
+CurrentUser = Annotated[Principal, Security(SessionBearer())]
 
 
 async def get_auth_state(request: Request) -> AuthState:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Response, status
 
-from app.auth.dependencies import CurrentUser, ProfilesDep
 from app.auth.exceptions import AUTH_ERRORS
 from app.gateway import service
 from app.gateway.dependencies import require_gateway
 from app.gateway.exceptions import GatewayOnly
 from app.http.errors import COMMON_ERRORS, documented
-from app.wiring.dependencies import PoolDep
+from app.user.dependencies import CurrentProfile
 
 router = APIRouter(
     prefix="/auth",
@@ -22,7 +21,7 @@ router = APIRouter(
 
 
 @router.get("/verify", status_code=status.HTTP_204_NO_CONTENT)
-async def verify(user: CurrentUser, pool: PoolDep, profiles: ProfilesDep) -> Response:
+async def verify(profile: CurrentProfile) -> Response:
     """Renews the token like any authenticated request."""
-    headers = await service.identity_headers(pool=pool, profiles=profiles, user=user)
+    headers = service.identity_headers(profile)
     return Response(status_code=status.HTTP_204_NO_CONTENT, headers=headers)

@@ -4,21 +4,15 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from app.auth.profile_cache import ProfileCache
-from app.auth.sessions import Principal
 from app.observability.tracing import trace_headers
-from app.user import service as user_service
+from app.user.service import Profile
 from constants import USER_ID_HEADER, USER_ROLE_HEADER, USERNAME_HEADER
-from utils.database.psql import Pool
 
 
-async def identity_headers(
-    *, pool: Pool, profiles: ProfileCache, user: Principal
-) -> dict[str, str]:
+def identity_headers(profile: Profile) -> dict[str, str]:
     """`X-Username` is percent-encoded UTF-8, so any username fits in a header."""
-    profile = await user_service.get_profile(pool=pool, profiles=profiles, user=user)
     headers = {
-        USER_ID_HEADER: str(user.user_id),
+        USER_ID_HEADER: str(profile.user_id),
         USERNAME_HEADER: quote(profile.username, safe=""),
         USER_ROLE_HEADER: profile.role,
     }

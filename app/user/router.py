@@ -6,14 +6,16 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
+from starlette.responses import Response
 
 from app.auth.dependencies import CurrentUser, ProfilesDep
 from app.auth.exceptions import AUTH_ERRORS
 from app.http.errors import COMMON_ERRORS, documented
 from app.http.json_body import json_body, json_body_openapi
+from app.http.private_json import private_json
 from app.http.rate_limit import TooManyRequests
 from app.user import service
-from app.user.dependencies import SearchLimitDep
+from app.user.dependencies import CurrentProfile, SearchLimitDep
 from app.user.exceptions import SearchTooBroad
 from app.user.schemas import SearchText, SetNameRequest, UserMatch, UserName
 from app.wiring.dependencies import PoolDep, SettingsDep
@@ -22,8 +24,8 @@ router = APIRouter(tags=["user"], responses=documented(*COMMON_ERRORS, *AUTH_ERR
 
 
 @router.get("/getName", response_model=UserName)
-async def get_name(user: CurrentUser, pool: PoolDep, profiles: ProfilesDep) -> UserName:
-    return await service.get_name(pool=pool, profiles=profiles, user=user)
+async def get_name(profile: CurrentProfile) -> Response:
+    return private_json({"username": profile.username, "name": profile.name})
 
 
 # The token is checked before the body is read: `user` comes before `body` (app/http/json_body.py).

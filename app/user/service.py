@@ -36,6 +36,7 @@ SELECT c.username, c.name, c.version, u.role FROM changed c JOIN users u USING (
 
 @dataclass(frozen=True, slots=True)
 class Profile:
+    user_id: int
     username: str
     name: str
     role: str
@@ -44,7 +45,7 @@ class Profile:
 async def get_profile(*, pool: Pool, profiles: ProfileCache, user: Principal) -> Profile:
     """From the session's cached profile when warm; else the row, which warms the cache."""
     if user.username is not None and user.name is not None and user.role is not None:
-        return Profile(username=user.username, name=user.name, role=user.role)
+        return Profile(user_id=user.user_id, username=user.username, name=user.name, role=user.role)
     row = await pool.fetchrow(GET_NAME_SQL, user.user_id)
     if row is None:
         raise UserGone
@@ -55,12 +56,9 @@ async def get_profile(*, pool: Pool, profiles: ProfileCache, user: Principal) ->
         name=row["name"],
         role=row["role"],
     )
-    return Profile(username=row["username"], name=row["name"], role=row["role"])
-
-
-async def get_name(*, pool: Pool, profiles: ProfileCache, user: Principal) -> UserName:
-    profile = await get_profile(pool=pool, profiles=profiles, user=user)
-    return UserName(username=profile.username, name=profile.name)
+    return Profile(
+        user_id=user.user_id, username=row["username"], name=row["name"], role=row["role"]
+    )
 
 
 async def set_name(*, pool: Pool, profiles: ProfileCache, user: Principal, name: str) -> UserName:

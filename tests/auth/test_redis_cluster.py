@@ -17,7 +17,16 @@ from redis.asyncio.connection import Connection
 from redis.crc import key_slot
 
 from app.auth.profile_cache import profile_key
-from app.auth.sessions import session_deadline_key, session_key, sessions_index_key
+from app.auth.sessions import (
+    AUTHENTICATE_LUA,
+    READ_SESSION_LUA,
+    RENEW_INDEX_LUA,
+    RENEWAL_STEP,
+    script_text,
+    session_deadline_key,
+    session_key,
+    sessions_index_key,
+)
 from app.events.publisher import published_key
 from tests.conftest import UserFactory, http_client, login, make_settings, running
 from tests.services import TestDatabase, TestRedis
@@ -77,6 +86,9 @@ async def _calls(nodes: list[str]) -> Counter[str]:
 async def test_authenticating_is_one_redis_round_trip_and_two_on_a_cluster(
     database: TestDatabase, make_user: UserFactory, on_cluster: bool
 ) -> None:
+    """A session renewed less than a renewal step ago is only read: the script (on a cluster,
+    the script and then the profile's HMGET) reads the session's TTL, not its deadline, and
+    writes nothing."""
     requests = 10
     with _own_redis(on_cluster) as (redis, nodes):
         async with running(make_settings(database, redis)) as app, http_client(app) as client:
@@ -86,12 +98,36 @@ async def test_authenticating_is_one_redis_round_trip_and_two_on_a_cluster(
             for _ in range(requests):
                 assert (await client.get("/getName", headers=auth)).status_code == 200
             ran = await _calls(nodes) - before
-    # One script call per round trip; the session and its deadline are read once per request,
-    # inside it.
+    assert ran["evalsha"] == requests
+    assert ran["hmget"] == requests  # inside the script, or its own round trip on a cluster
+    assert ran["get"] == ran["pttl"] == requests
+    assert ran["expire"] == ran["set"] == ran["zadd"] == 0
+    assert ran["exec"] == ran["eval"] == 0
+
+
+@pytest.mark.parametrize("on_cluster", [False, True], ids=["standalone", "redis-cluster"])
+async def test_a_renewal_is_one_round_trip_and_two_on_a_cluster(
+    database: TestDatabase, make_user: UserFactory, on_cluster: bool
+) -> None:
+    requests = 5
+    with _own_redis(on_cluster) as (redis, nodes):
+        async with running(make_settings(database, redis)) as app, http_client(app) as client:
+            auth = await login(client, await make_user())
+            key = session_key(auth["Authorization"].split()[1])
+            due_ms = int(app.state.settings.session_ttl_seconds * 1000 * (1 - RENEWAL_STEP)) - 1000
+            await app.state.redis.pexpire(key, due_ms)
+            assert (await client.get("/getName", headers=auth)).status_code == 200  # scripts loaded
+            before = await _calls(nodes)
+            for _ in range(requests):
+                await app.state.redis.pexpire(key, due_ms)  # last renewed over a step ago
+                assert (await client.get("/getName", headers=auth)).status_code == 200
+            ran = await _calls(nodes) - before
+    # One script per round trip; the session and its deadline are read once per request.
     assert ran["evalsha"] == requests * (2 if on_cluster else 1)
     assert ran["get"] == 2 * requests
-    assert ran["exec"] == 0
-    assert ran["eval"] == 0
+    assert ran["set"] == ran["zadd"] == requests  # the deadline, the index entry
+    assert ran["expire"] == 2 * requests  # the session, the index
+    assert ran["exec"] == ran["eval"] == 0
 
 
 @contextmanager
@@ -113,3 +149,16 @@ def _own_redis(on_cluster: bool) -> Iterator[tuple[TestRedis, list[str]]]:
         yield TestRedis(server.url, set()), [server.url]
     finally:
         server.stop()
+
+
+def test_the_scripts_carry_the_settings_so_a_request_sends_its_keys_and_the_time_alone() -> None:
+    """Every argument of a script call is encoded and sent with each request: the store's
+    settings are in the script text instead (docs/benchmark.md, issue 24)."""
+    for template in (AUTHENTICATE_LUA, READ_SESSION_LUA, RENEW_INDEX_LUA):
+        text = script_text(template, ttl_seconds=3600, max_lifetime_seconds=604800)
+        assert "$" not in text
+    for template in (AUTHENTICATE_LUA, READ_SESSION_LUA):
+        text = script_text(template, ttl_seconds=3600, max_lifetime_seconds=604800)
+        assert "ARGV[1]" in text
+        assert "ARGV[2]" not in text
+        assert "3600000" in text  # the idle TTL, in ms

@@ -6,7 +6,12 @@ import time
 import httpx
 import pytest
 
-from app.auth.sessions import session_key, sessions_index_key
+from app.auth.sessions import (
+    RENEWAL_STEP,
+    session_deadline_key,
+    session_key,
+    sessions_index_key,
+)
 from tests.conftest import (
     AppState,
     UserFactory,
@@ -53,14 +58,62 @@ async def test_scheme_is_case_insensitive(
         assert response.status_code == 200
 
 
-async def test_each_authenticated_request_renews_the_lifetime(
+async def test_a_request_renews_a_session_last_renewed_over_a_renewal_step_ago(
     client: httpx.AsyncClient, make_user: UserFactory, state: AppState
 ) -> None:
-    auth = await login(client, await make_user())
-    key = "session:" + auth["Authorization"].split(" ")[1]
-    await state.redis.expire(key, 10)
-    await client.get("/getName", headers=auth)
-    assert await state.redis.ttl(key) > 10
+    user = await make_user()
+    token = (await login(client, user))["Authorization"].split()[1]
+    ttl = state.settings.session_ttl_seconds
+    due_ms = int(ttl * 1000 * (1 - RENEWAL_STEP)) - 1000  # renewed a step and a second ago
+    await state.redis.pexpire(session_key(token), due_ms)
+    await state.redis.pexpire(session_deadline_key(token), due_ms)
+    started = int(time.time())
+    assert (await client.get("/getName", headers=_bearer(token))).status_code == 200
+    assert await state.redis.pttl(session_key(token)) > due_ms
+    assert await state.redis.pttl(session_deadline_key(token)) > due_ms
+    # The index entry and the index are renewed with it: /logout/all still finds the session.
+    assert (await state.redis.zscore(sessions_index_key(user.id), token) or 0) >= started + ttl
+    assert await state.redis.ttl(sessions_index_key(user.id)) > due_ms // 1000
+
+
+async def test_a_session_read_again_within_a_renewal_step_is_only_read(
+    client: httpx.AsyncClient, make_user: UserFactory, state: AppState
+) -> None:
+    user = await make_user()
+    token = (await login(client, user))["Authorization"].split()[1]
+    young_ms = int(state.settings.session_ttl_seconds * 1000 * (1 - RENEWAL_STEP / 2))
+    await state.redis.pexpire(session_key(token), young_ms)  # renewed half a step ago
+    entry = await state.redis.zscore(sessions_index_key(user.id), token)
+    for _ in range(2):
+        assert (await client.get("/getName", headers=_bearer(token))).status_code == 200
+    assert await state.redis.pttl(session_key(token)) <= young_ms
+    assert await state.redis.zscore(sessions_index_key(user.id), token) == entry
+
+
+async def test_a_session_read_within_each_renewal_step_still_ends_at_its_deadline(
+    database: TestDatabase, redis_db: TestRedis, make_user: UserFactory
+) -> None:
+    """Reads that skip the renewal extend nothing: the deadline ends a session in constant use."""
+    capped = make_settings(
+        database, redis_db, session_ttl_seconds=2, session_max_lifetime_seconds=4
+    )
+    user = await make_user()
+    async with running(capped) as app, http_client(app) as client:
+        auth = await login(client, user)
+        started = time.monotonic()
+        # Past the idle TTL, read every 50 ms; the deadline is in whole seconds, so it can come
+        # up to a second early.
+        while time.monotonic() - started < 2.5:
+            assert (await client.get("/getName", headers=auth)).status_code == 200
+            await asyncio.sleep(0.05)
+        while time.monotonic() - started < 4.5:  # past the 4 s lifetime
+            await client.get("/getName", headers=auth)
+            await asyncio.sleep(0.05)
+        assert (await client.get("/getName", headers=auth)).status_code == 401
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
 
 
 async def test_logout_stops_the_token_at_once(

@@ -3,6 +3,7 @@
 import httpx
 import pytest
 
+from app.user.schemas import UserName
 from tests.conftest import AppState, UserFactory, login
 
 EXACT_NAMES = [
@@ -35,6 +36,25 @@ async def test_set_name_then_get_name_reads_it_back(
     assert changed.status_code == 200
     assert changed.json() == {"username": user.username, "name": "New"}
     assert (await client.get("/getName", headers=auth)).json()["name"] == "New"
+
+
+@pytest.mark.parametrize("name", EXACT_NAMES)
+async def test_get_name_bodies_are_what_the_documented_model_would_write(
+    client: httpx.AsyncClient, make_user: UserFactory, name: str
+) -> None:
+    """/getName writes its body itself (app/http/private_json.py), from the cache when warm:
+    byte for byte what FastAPI would write from its `response_model`, cold and warm."""
+    user = await make_user(name=name)
+    auth = await login(client, user)
+    expected = UserName(username=user.username, name=name).model_dump_json().encode()
+    for _ in range(2):  # the row (cold cache), then the cache
+        response = await client.get("/getName", headers=auth)
+        assert response.content == expected
+        assert response.headers["content-type"] == "application/json"
+    schema = (await client.get("/openapi.json")).json()
+    ok = schema["paths"]["/getName"]["get"]["responses"]["200"]["content"]
+    assert ok["application/json"]["schema"] == {"$ref": "#/components/schemas/UserName"}
+    assert schema["components"]["schemas"]["UserName"]["required"] == ["username", "name"]
 
 
 @pytest.mark.parametrize("name", EXACT_NAMES)
