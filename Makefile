@@ -66,8 +66,10 @@ DEV_BROKER = $(if $(DEV_BROKER_URL_$(EVENTS_BROKER)),COMPOSE_PROFILES=$(EVENTS_B
 
 dev: ## Docker dev stack (reload, source mounted) on http://localhost:8080 (HTTP_HOST_PORT); EVENTS_BROKER=rabbitmq|nats adds that broker
 	$(DOCKER_REQUIRED)
-	$(DEV_BROKER) $(COMPOSE_DEV) up --detach --build --wait
+	@mkdir -p run/mail
+	MAIL_CATCHER_USER=$${MAIL_CATCHER_USER:-$$(id -u):$$(id -g)} $(DEV_BROKER) $(COMPOSE_DEV) up --detach --build --wait
 	@echo "API through nginx: http://localhost:$${HTTP_HOST_PORT:-8080}"
+	@echo "mail: run/mail/, links in: $(COMPOSE_DEV) logs -f mail"
 	@echo "logs: $(COMPOSE_DEV) logs -f    stop: $(COMPOSE_DEV) down"
 
 prod: ## Docker prod stack (gunicorn, API_REPLICAS=2); needs real secrets in .env.prod
