@@ -49,6 +49,10 @@ def test_smoke_env_replaces_every_placeholder_so_production_settings_accept_it(
     assert values["HTTP_HOST_PORT"] == "18080"
     settings = Settings.model_validate({k.lower(): v for k, v in values.items()})
     assert settings.is_production
+    # The production api mails the stack's catcher (its profile is on in the smoke run), and
+    # its links start with the placeholder's replacement: https, a host of its own.
+    assert (settings.smtp_host, settings.smtp_port, settings.smtp_username) == ("mail", 1025, "")
+    assert settings.public_base_url.startswith("https://")
 
 
 @pytest.mark.parametrize("name", ["DATABASE_URL", "REDIS_URL"])
