@@ -88,6 +88,13 @@ def post_json(url: str, body: dict[str, str]) -> int:
         return error.code
 
 
+def remove_mail_to(address: str) -> None:
+    """The catcher's files of the check's own mail (run/mail/ is the dev stack's folder too)."""
+    for path in (ROOT / "run" / "mail").glob("*.eml"):
+        if address in path.read_text(errors="replace"):
+            path.unlink(missing_ok=True)
+
+
 def mail_arrives(compose: list[str], base_url: str, public_base_url: str) -> int:
     """0 when a sign-up through nginx reaches the catcher as one line with a link under
     PUBLIC_BASE_URL; otherwise says what it saw and returns 1."""
@@ -115,6 +122,7 @@ def mail_arrives(compose: list[str], base_url: str, public_base_url: str) -> int
         line = next((x for x in logs.splitlines() if x.startswith(f"mail to {email}:")), None)
         if line is not None:
             print(f"mail check: {line}", flush=True)
+            remove_mail_to(email)
             return 0 if f" -> {public_base_url.rstrip('/')}/" in line else 1
         time.sleep(1)
     print(f"mail check: no mail to {email} in {MAIL_WAIT_SECONDS:.0f} s:\n{logs}", flush=True)
