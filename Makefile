@@ -93,7 +93,7 @@ bench: install ## Benchmark nginx -> gunicorn with wrk (~15 min; ARGS="--smoke",
 bench-overhead: install ## What metrics and tracing cost: stacks with and without, interleaved runs, ratios (~8 min)
 	$(RUN) python -m tools.bench.overhead $(ARGS)
 
-fuzz: install ## schemathesis through nginx with a real token: >= 1,000 requests, no 5xx, documented answers (~3 min; ARGS="--examples 50")
+fuzz: install ## schemathesis through nginx with a real token: >= 1,000 requests, no 5xx, documented answers (~6-9 min; ARGS="--examples 50")
 	$(RUN) python -m tools.chaos.fuzz $(ARGS)
 
 chaos: install ## Faults under load (Redis/PostgreSQL stopped, worker SIGKILL, API down, Redis Cluster failover; per broker: broker stopped 30 s, relay killed mid-batch): table + results/chaos-*.json (~7 min; ARGS="--short", "--brokers nats")
