@@ -47,6 +47,34 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
     CMD ["python", "-m", "utils.healthcheck"]
 CMD ["python", "-m", "gunicorn", "-c", "python:utils.gunicorn_config", "main:app"]
 
+# --- mail-catcher: the compose dev stack's SMTP catcher (development only, never production) -
+# The same catcher `make local` runs (tools/devstack/mail_catcher.py): aiosmtpd alone in its
+# environment (the lock's `mail-catcher` group) and the three modules it imports, no app code.
+FROM build AS mail-catcher-build
+RUN UV_PROJECT_ENVIRONMENT=/opt/mail-venv uv sync --frozen --only-group mail-catcher \
+        --no-install-project --python /usr/local/bin/python3 \
+    && rm -rf /root/.cache
+
+FROM ${PYTHON_IMAGE} AS mail-catcher
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1
+# /mail: where each message is written (compose mounts run/mail/ there).
+RUN groupadd --system --gid 10001 app \
+    && useradd --system --uid 10001 --gid app --no-create-home --home-dir /nonexistent \
+       --shell /usr/sbin/nologin app \
+    && install -d -o 10001 -g 10001 /mail
+WORKDIR /app
+COPY --from=mail-catcher-build /opt/mail-venv /opt/venv
+COPY tools/__init__.py ./tools/__init__.py
+COPY tools/devstack/__init__.py tools/devstack/mail_catcher.py tools/devstack/processes.py \
+     ./tools/devstack/
+USER 10001:10001
+EXPOSE 1025
+HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
+    CMD ["python", "-c", "import smtplib; smtplib.SMTP('127.0.0.1', 1025, timeout=2).quit()"]
+CMD ["python", "-m", "tools.devstack.mail_catcher", "--host", "0.0.0.0", "--port", "1025", "--folder", "/mail"]
+
 # --- echo: the sample downstream service behind the gateway (compose only, never production) -
 # Built as its own target so the API image above carries no tooling.
 FROM runtime AS echo

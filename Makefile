@@ -66,8 +66,10 @@ DEV_BROKER = $(if $(DEV_BROKER_URL_$(EVENTS_BROKER)),COMPOSE_PROFILES=$(EVENTS_B
 
 dev: ## Docker dev stack (reload, source mounted) on http://localhost:8080 (HTTP_HOST_PORT); EVENTS_BROKER=rabbitmq|nats adds that broker
 	$(DOCKER_REQUIRED)
-	$(DEV_BROKER) $(COMPOSE_DEV) up --detach --build --wait
+	@mkdir -p run/mail
+	MAIL_CATCHER_USER=$${MAIL_CATCHER_USER:-$$(id -u):$$(id -g)} $(DEV_BROKER) $(COMPOSE_DEV) up --detach --build --wait
 	@echo "API through nginx: http://localhost:$${HTTP_HOST_PORT:-8080}"
+	@echo "mail: run/mail/, links in: $(COMPOSE_DEV) logs -f mail"
 	@echo "logs: $(COMPOSE_DEV) logs -f    stop: $(COMPOSE_DEV) down"
 
 prod: ## Docker prod stack (gunicorn, API_REPLICAS=2); needs real secrets in .env.prod
@@ -91,7 +93,7 @@ bench: install ## Benchmark nginx -> gunicorn with wrk (~15 min; ARGS="--smoke",
 bench-overhead: install ## What metrics and tracing cost: stacks with and without, interleaved runs, ratios (~8 min)
 	$(RUN) python -m tools.bench.overhead $(ARGS)
 
-fuzz: install ## schemathesis through nginx with a real token: >= 1,000 requests, no 5xx, documented answers (~3 min; ARGS="--examples 50")
+fuzz: install ## schemathesis through nginx with a real token: >= 1,000 requests, no 5xx, documented answers (~6-9 min; ARGS="--examples 50")
 	$(RUN) python -m tools.chaos.fuzz $(ARGS)
 
 chaos: install ## Faults under load (Redis/PostgreSQL stopped, worker SIGKILL, API down, Redis Cluster failover; per broker: broker stopped 30 s, relay killed mid-batch): table + results/chaos-*.json (~7 min; ARGS="--short", "--brokers nats")

@@ -64,6 +64,10 @@ for overlay in dev prod; do
 	"${run[@]}" kubernetes-validate --strict --quiet --kubernetes-version "$K8S_VERSION" \
 		"$out/k8s-$overlay.yaml" && ok
 done
+# Every setting .env.prod and the prod overlay give the api is one it reads, mail included
+# (SMTP_*, MAIL_FROM, PUBLIC_BASE_URL; the SMTP login from the Secret).
+step "app settings of .env.prod and overlays/prod (mail too)"
+"${run[@]}" python -m tools.devstack.deploy_settings .env.prod "$out/k8s-prod.yaml" && ok
 
 if docker info >/dev/null 2>&1; then
 	step "nginx -t in the nginx image (its envsubst entrypoint)"

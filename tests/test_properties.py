@@ -205,6 +205,8 @@ PROD_ENV = {
     "REDIS_URL": "redis://:s3cret@redis:6379/0",
     "GATEWAY_SECRET": "a-real-gateway-secret-of-at-least-32-chars",
     "SEED_DEMO_USER": "false",
+    "PUBLIC_BASE_URL": "https://accounts.acme-corp.io",
+    "MAIL_FROM": "no-reply@acme-corp.io",
 }
 MARKER = st.sampled_from(PLACEHOLDER_MARKERS).flatmap(
     lambda m: st.tuples(*(st.sampled_from([c.lower(), c.upper()]) for c in m)).map("".join)

@@ -5,10 +5,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal, Self
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -50,6 +52,44 @@ DEFAULT_BROKER_URLS = {
 def _is_placeholder(value: str) -> bool:
     lowered = value.lower()
     return any(marker in lowered for marker in PLACEHOLDER_MARKERS)
+
+
+# Names no mail reader can reach (RFC 2606, RFC 6761): a PUBLIC_BASE_URL or MAIL_FROM on one of
+# them is a placeholder or a development value, so production refuses it.
+RESERVED_HOSTS = ("localhost", "example.com", "example.net", "example.org")
+RESERVED_SUFFIXES = (".localhost", ".example", ".invalid", ".test")
+
+
+def _is_reserved_host(host: str) -> bool:
+    return any(host == name or host.endswith(f".{name}") for name in RESERVED_HOSTS) or (
+        host.endswith(RESERVED_SUFFIXES)
+    )
+
+
+def _public_base_url_problem(url: str) -> str | None:
+    """Why PUBLIC_BASE_URL cannot be the base of links mailed to people, or None when it can:
+    production needs https and a host the reader's browser reaches (not this machine's)."""
+    try:
+        parsed = urlsplit(url)
+        host = (parsed.hostname or "").rstrip(".").lower()
+        parsed.port  # noqa: B018 (raises ValueError on a port that is not a number)
+    except ValueError:
+        return "is not a URL"
+    if parsed.scheme != "https":
+        return "must start with https:// (the links in mails carry one-time tokens)"
+    if not host:
+        return "names no host"
+    if parsed.query or parsed.fragment:
+        return "must have no query or fragment (the links add a path and a #token)"
+    if _is_reserved_host(host):
+        return f"names a local or reserved host ({host})"
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return None
+    if address.is_loopback or address.is_unspecified or address.is_link_local:
+        return f"names a local address ({host})"
+    return None
 
 
 def _is_development_default(name: str, value: str) -> bool:
@@ -234,10 +274,22 @@ class Settings(BaseSettings):
             secrets["DATABASE_DIRECT_URL"] = self.database_direct_url
         if self.events_broker_url.get_secret_value():  # optional: the broker's credentials
             secrets["EVENTS_BROKER_URL"] = self.events_broker_url
+        if self.smtp_username:  # SMTP authentication is configured: its password is a secret
+            if not self.smtp_password.get_secret_value():
+                raise ValueError("SMTP_USERNAME is set but SMTP_PASSWORD is empty in production")
+            secrets["SMTP_PASSWORD"] = self.smtp_password
+        # Not secrets, but a placeholder left in them sends mail nowhere or links to nowhere.
+        mail = {
+            "SMTP_HOST": self.smtp_host,
+            "SMTP_USERNAME": self.smtp_username,
+            "MAIL_FROM": self.mail_from,
+            "PUBLIC_BASE_URL": self.public_base_url,
+        }
         bad = [name for name, value in secrets.items() if _is_placeholder(value.get_secret_value())]
+        bad += [name for name, value in mail.items() if _is_placeholder(value)]
         if bad:
             raise ValueError(
-                f"placeholder secret(s) in production: {', '.join(bad)}; set real values"
+                f"placeholder value(s) in production: {', '.join(bad)}; set real values"
             )
         known = [
             name
@@ -258,6 +310,25 @@ class Settings(BaseSettings):
         if self.events_broker != "redis" and not self.events_broker_url.get_secret_value():
             raise ValueError(
                 f"EVENTS_BROKER={self.events_broker} needs EVENTS_BROKER_URL in production"
+            )
+        return self._refuse_development_mail_settings()
+
+    def _refuse_development_mail_settings(self) -> Self:
+        """Production mail: links people can open, a sender address other servers accept, and
+        SMTP credentials never sent over an unencrypted connection."""
+        problem = _public_base_url_problem(self.public_base_url)
+        if problem:
+            raise ValueError(f"PUBLIC_BASE_URL {problem} in production")
+        domain = self.mail_from.rpartition("@")[2].rstrip(">").strip().lower()
+        if not domain or _is_reserved_host(domain):
+            raise ValueError(
+                f"MAIL_FROM must be an address of your own domain in production, not "
+                f"{self.mail_from!r}"
+            )
+        if self.smtp_username and self.smtp_security == "none":
+            raise ValueError(
+                "SMTP_USERNAME is set with SMTP_SECURITY=none: production sends SMTP "
+                "credentials over TLS only (starttls or tls)"
             )
         return self
 

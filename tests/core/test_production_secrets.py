@@ -31,6 +31,8 @@ REAL = {
     "database_url": "postgresql://app_user:Zq7-real-db-pass@db:5432/app",
     "redis_url": "redis://:Zq7-real-redis-pass@redis:6379/0",
     "gateway_secret": "Zq7-a-real-gateway-secret-of-at-least-32-chars",
+    "public_base_url": "https://accounts.acme-corp.io",
+    "mail_from": "no-reply@acme-corp.io",
 }
 
 # Where a deployment's secrets are written down in the repository.

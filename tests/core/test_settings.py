@@ -13,6 +13,8 @@ PROD_VALUES = {
     "database_url": "postgresql://app_user:s3cret-Db-pass@db:5432/app",
     "redis_url": "redis://:s3cret-Redis-pass@redis:6379/0",
     "gateway_secret": "a-real-gateway-secret-of-at-least-32-chars",
+    "public_base_url": "https://accounts.acme-corp.io",
+    "mail_from": "no-reply@acme-corp.io",
 }
 
 

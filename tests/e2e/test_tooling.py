@@ -11,7 +11,7 @@ from dotenv import dotenv_values
 
 from app.core.settings import Settings
 from tests.services import ADMIN_URL, as_app_user, with_database
-from tools.devstack.image_contents import ECHO_ALLOWED, tooling_in
+from tools.devstack.image_contents import ECHO_ALLOWED, MAIL_CATCHER_FILES, findings, tooling_in
 from tools.devstack.nginx import ROOT
 from tools.devstack.schema import prepare_database
 from tools.devstack.smoke import throwaway_env
@@ -49,6 +49,10 @@ def test_smoke_env_replaces_every_placeholder_so_production_settings_accept_it(
     assert values["HTTP_HOST_PORT"] == "18080"
     settings = Settings.model_validate({k.lower(): v for k, v in values.items()})
     assert settings.is_production
+    # The production api mails the stack's catcher (its profile is on in the smoke run), and
+    # its links start with the placeholder's replacement: https, a host of its own.
+    assert (settings.smtp_host, settings.smtp_port, settings.smtp_username) == ("mail", 1025, "")
+    assert settings.public_base_url.startswith("https://")
 
 
 @pytest.mark.parametrize("name", ["DATABASE_URL", "REDIS_URL"])
@@ -75,3 +79,26 @@ def test_docker_smoke_names_each_piece_of_tooling_in_the_api_image() -> None:
 def test_echo_image_may_carry_the_sample_service_but_no_other_tooling() -> None:
     files = [*RUNTIME_FILES, "tools/__init__.py", "tools/downstream/echo.py", "tools/chaos/run.py"]
     assert tooling_in(files, ECHO_ALLOWED) == ["tools/chaos/run.py"]
+
+
+def test_mail_catcher_image_holds_the_catcher_alone() -> None:
+    assert findings("mail", list(MAIL_CATCHER_FILES)) == []
+    extra = ["main.py", "app/settings.py", "tools/devstack/local.py", "tests/conftest.py"]
+    assert findings("mail", [*MAIL_CATCHER_FILES, *extra]) == sorted(extra)
+
+
+def test_the_mail_catchers_files_are_what_its_module_imports() -> None:
+    """The Dockerfile copies MAIL_CATCHER_FILES: the catcher must import nothing else of ours."""
+    source = (ROOT / "tools/devstack/mail_catcher.py").read_text()
+    ours = {line.split()[1] for line in source.splitlines() if line.startswith("from tools.")}
+    assert ours == {"tools.devstack.processes"}
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    dockerignore = (ROOT / ".dockerignore").read_text().splitlines()
+    for path in MAIL_CATCHER_FILES:
+        assert path in dockerfile
+        assert f"!{path}" in dockerignore
+
+
+def test_an_empty_listing_is_a_finding_for_every_image() -> None:
+    for service in ("api", "echo", "mail"):
+        assert findings(service, []) == ["(no files listed)"]

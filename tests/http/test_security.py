@@ -241,6 +241,8 @@ PRODUCTION = {
     "database_url": "postgresql://app_user:s3cret-Db@127.0.0.1:1/app",
     "redis_url": "redis://:s3cret-Redis-pass@127.0.0.1:1/0",
     "gateway_secret": "a-real-gateway-secret-of-at-least-32-chars",
+    "public_base_url": "https://accounts.acme-corp.io",
+    "mail_from": "no-reply@acme-corp.io",
 }
 
 

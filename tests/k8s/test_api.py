@@ -7,6 +7,9 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import pytest
+from pydantic import ValidationError
+
 from app.core.settings import Settings
 from tests.k8s.manifests import Object, container, find
 from utils.cpus import cgroup_cpu_limit
@@ -82,21 +85,35 @@ def test_the_api_gets_its_own_credentials_from_the_secret_and_not_the_owners(
         "GATEWAY_SECRET",
         "DATABASE_DIRECT_URL",
         "EVENTS_BROKER_URL",
+        "SMTP_USERNAME",
+        "SMTP_PASSWORD",
     )
     assert from_secret == {k: k for k in own}
-    # Needed only behind PgBouncer, or with a broker other than Redis: a Secret without them
-    # still starts the pod.
+    # Needed only behind PgBouncer, with a broker other than Redis, or with a mail provider
+    # that wants a login: a Secret without them still starts the pod.
     optional = {
         e["name"]
         for e in api["env"]
         if e.get("valueFrom", {}).get("secretKeyRef", {}).get("optional")
     }
-    assert optional == {"DATABASE_DIRECT_URL", "EVENTS_BROKER_URL"}
+    assert optional == {
+        "DATABASE_DIRECT_URL",
+        "EVENTS_BROKER_URL",
+        "SMTP_USERNAME",
+        "SMTP_PASSWORD",
+    }
     config = find(objects, "ConfigMap", "app-config")["data"]
     assert not {*own, "DATABASE_OWNER_URL"} & config.keys()
     # Every setting in the ConfigMap is one the app (or gunicorn.py.ini) reads.
     known = {name.upper() for name in Settings.model_fields} | {"FORWARDED_ALLOW_IPS"}
     assert config.keys() <= known
+
+
+REAL_HOSTS = {
+    "public_base_url": "https://accounts.acme-corp.io",
+    "mail_from": "no-reply@acme-corp.io",
+    "smtp_host": "smtp.acme-corp.io",
+}
 
 
 def test_the_rendered_settings_start_the_app_in_the_overlays_environment(
@@ -110,8 +127,22 @@ def test_the_rendered_settings_start_the_app_in_the_overlays_environment(
         "gateway_secret": "a-real-gateway-secret-of-at-least-32-chars",
     }
     values = {key.lower(): value for key, value in config.items()}
+    # The prod overlay's placeholders (the operator's own hosts) refuse to start as they are...
+    placeholders = {key for key, value in values.items() if "CHANGE_ME" in value}
+    assert placeholders == (
+        {"public_base_url", "mail_from", "smtp_host"} if overlay == "prod" else set()
+    )
+    if placeholders:
+        with pytest.raises(ValidationError, match="placeholder value"):
+            Settings.model_validate(values | secrets)
+    # ...and start once they are set.
+    values |= {key: value for key, value in REAL_HOSTS.items() if key in placeholders}
     # The values alone: model_validate reads no environment and no dotenv file.
     settings = Settings.model_validate(values | secrets)
     assert settings.is_production == (overlay == "prod")
     assert settings.show_docs == (overlay == "dev")
     assert settings.seed_demo_user == (overlay == "dev")
+    # Mail: the dev catcher in the namespace, or the provider's submission port with STARTTLS.
+    assert (settings.smtp_host, settings.smtp_port, settings.smtp_security) == (
+        ("mail", 1025, "none") if overlay == "dev" else ("smtp.acme-corp.io", 587, "starttls")
+    )

@@ -49,3 +49,18 @@ def test_a_pod_without_a_policy_of_its_own_accepts_nothing_and_reaches_only_dns(
         assert _who_reaches(objects, INTRUDER, port) == set()
         assert not allowed(objects, Connection(EXTERNAL, INTRUDER, port))
         assert not allowed(objects, Connection(INTRUDER, EXTERNAL, port))
+
+
+def test_only_the_api_sends_mail_to_the_catcher_or_the_provider(
+    objects: list[Object], overlay: str
+) -> None:
+    """dev: the mail catcher's pod (mail.yaml) on 1025; prod: the provider outside the cluster
+    on the SMTP submission ports, and the catcher does not exist."""
+    pods = _pods(objects)
+    if overlay == "dev":
+        assert _who_reaches(objects, pods["mail"], 1025) == {"api"}
+        assert not allowed(objects, Connection(EXTERNAL, pods["mail"], 1025))
+    else:
+        assert "mail" not in pods
+        for port in (587, 465):
+            assert _who_reaches(objects, EXTERNAL, port) == {"api"}

@@ -28,6 +28,8 @@ APP_ROLE = "app_user"
 class Account:
     username: str
     password: str
+    id: int = 0
+    role: str = "user"
 
 
 @dataclass
@@ -40,6 +42,8 @@ class ChaosEnvironment:
     extra_env: dict[str, str] = field(default_factory=dict)
     accounts: list[Account] = field(default_factory=list)
     redis_cluster: bool = False
+    # The last `admins` of the `users` accounts get the admin role.
+    admins: int = 0
 
     def __post_init__(self) -> None:
         self.redis = ThrowawayRedis()
@@ -115,13 +119,16 @@ class ChaosEnvironment:
                 account = Account(
                     f"chaos_{index}_{secrets.token_hex(3)}", secrets.token_urlsafe(12)
                 )
-                await conn.execute(
-                    "INSERT INTO users (username, password_hash, name) VALUES ($1, $2, $3)",
+                role = "admin" if index >= self.users - self.admins else "user"
+                user_id = await conn.fetchval(
+                    "INSERT INTO users (username, password_hash, name, role)"
+                    " VALUES ($1, $2, $3, $4) RETURNING id",
                     account.username,
                     await hasher.hash(account.password),
                     "initial",
+                    role,
                 )
-                self.accounts.append(account)
+                self.accounts.append(Account(account.username, account.password, user_id, role))
         finally:
             await conn.close()
 

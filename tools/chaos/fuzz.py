@@ -30,6 +30,15 @@ EXCLUDED_CHECKS = (
 # nginx allows 5 logins/s per address (burst 10): POST /login is fuzzed in a second run below
 # that rate, so the login logic is exercised instead of nginx's 429.
 LOGIN_RATE = "4/s"
+# The accounts operations that send mail or hash a password: nginx allows 1/s per address
+# (burst 5), so the first run meets mostly its 429. A third run stays below that rate, with
+# fewer examples (a minute or two), so the sign-up, verification, reset and password-change
+# logic answers too.
+LIMITED_ACCOUNTS = (
+    r"^/v1/accounts(/verify|/password-reset(/confirm)?|/me/password|/me/verification)?$"
+)
+ACCOUNTS_RATE = "50/m"
+ACCOUNTS_EXAMPLES = 15
 
 
 @dataclass
@@ -76,26 +85,39 @@ def schemathesis_command(
 def run_fuzz(run_dir: Path, examples: int, seed: int | None = None) -> FuzzResult:
     started = time.monotonic()
     tokens = run_dir / "issued-tokens.txt"
-    with ChaosEnvironment(run_dir, users=2) as env:
+    # Accounts: 0 the fuzzer's, 1 for the logout operations, 2 a spare the admin operations act
+    # on (nobody logs in with it), 3 the admin.
+    with ChaosEnvironment(run_dir, users=4, admins=1) as env:
         assert env.stack is not None
         tokens.unlink(missing_ok=True)
+        own, logout, spare, admin = env.accounts
         hook_env = {
             "SCHEMATHESIS_HOOKS": "tools.chaos.fuzz_auth",
             "FUZZ_BASE_URL": env.stack.base_url,
             "FUZZ_TOKENS_FILE": str(tokens),
             "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+            "FUZZ_PROTECTED_IDS": ",".join(str(a.id) for a in (own, logout, admin)),
+            "FUZZ_SPARE_ID": str(spare.id),
         }
-        for index, account in enumerate(env.accounts):
-            hook_env[f"FUZZ_USERNAME_{index}"] = account.username
-            hook_env[f"FUZZ_PASSWORD_{index}"] = account.password
+        for key, account in (("0", own), ("1", logout), ("admin", admin)):
+            hook_env[f"FUZZ_USERNAME_{key}"] = account.username
+            hook_env[f"FUZZ_PASSWORD_{key}"] = account.password
         runs = (
-            ("--exclude-path=/login",),
-            ("--include-path=/login", f"--rate-limit={LOGIN_RATE}"),
+            (examples, ("--exclude-path=/login",)),
+            (examples, ("--include-path=/login", f"--rate-limit={LOGIN_RATE}")),
+            (
+                min(examples, ACCOUNTS_EXAMPLES),
+                (
+                    f"--include-path-regex={LIMITED_ACCOUNTS}",
+                    f"--rate-limit={ACCOUNTS_RATE}",
+                    "--phases=fuzzing",
+                ),
+            ),
         )
         exit_code, output = 0, ""
-        for selection in runs:
+        for count, selection in runs:
             process = subprocess.run(  # noqa: S603 (fixed argv, no shell)
-                schemathesis_command(env.stack.base_url, examples, seed, *selection),
+                schemathesis_command(env.stack.base_url, count, seed, *selection),
                 env={**os.environ, **hook_env},
                 capture_output=True,
                 text=True,

@@ -3,7 +3,9 @@
 Lists the files under each built image's working directory (where the Dockerfile copies the
 code) and fails on tooling: the API image must hold no tools/, tests/, docs/, results/, run/ or
 dotenv files; the `echo` image (the sample downstream service, compose only) may hold
-tools/downstream/ and nothing else of tools/.
+tools/downstream/ and nothing else of tools/; the `mail` image (the dev stack's SMTP catcher,
+the Dockerfile's `mail-catcher` target) holds the catcher's modules and nothing else, not even
+the app.
 """
 
 from __future__ import annotations
@@ -15,7 +17,21 @@ from collections.abc import Iterable, Sequence
 TOOLING = ("tools", "tests", "docs", "results", "run")
 # The echo target is the runtime image plus the sample service: that much of tools/ is allowed.
 ECHO_ALLOWED = ("tools/__init__.py", "tools/downstream/")
-ALLOWED_BY_SERVICE: dict[str, tuple[str, ...]] = {"api": (), "echo": ECHO_ALLOWED}
+# The mail catcher's image is these files alone (tools/devstack/mail_catcher.py and what it
+# imports): anything else in it, tooling or app code, is a finding.
+MAIL_CATCHER_FILES = (
+    "tools/__init__.py",
+    "tools/devstack/__init__.py",
+    "tools/devstack/mail_catcher.py",
+    "tools/devstack/processes.py",
+)
+ALLOWED_BY_SERVICE: dict[str, tuple[str, ...]] = {
+    "api": (),
+    "echo": ECHO_ALLOWED,
+    "mail": MAIL_CATCHER_FILES,
+}
+# Services whose image may hold nothing but their allowed files.
+ONLY_ALLOWED = frozenset({"mail"})
 LIST_FILES = (
     "import os\nfor d, _, fs in os.walk('.'):\n    for f in fs: print(os.path.join(d, f)[2:])"
 )
@@ -30,6 +46,20 @@ def tooling_in(files: Iterable[str], allowed: Sequence[str] = ()) -> list[str]:
         if is_tooling and not any(path.startswith(prefix) for prefix in allowed):
             found.append(path)
     return sorted(found)
+
+
+def beyond(files: Iterable[str], allowed: Sequence[str]) -> list[str]:
+    """The files that are none of `allowed` (an image that should hold those alone)."""
+    return sorted(path for path in files if path not in allowed)
+
+
+def findings(service: str, files: Sequence[str]) -> list[str]:
+    """What `service`'s image must not carry; an empty listing means the check itself failed,
+    not that the image is clean."""
+    if not files:
+        return ["(no files listed)"]
+    allowed = ALLOWED_BY_SERVICE[service]
+    return beyond(files, allowed) if service in ONLY_ALLOWED else tooling_in(files, allowed)
 
 
 def image_files(image: str) -> list[str]:
@@ -55,10 +85,9 @@ def check_images(compose: Sequence[str]) -> int:
     status = 0
     for service, image in service_images(compose).items():
         files = image_files(image)
-        # An empty listing means the check itself failed, not that the image is clean.
-        found = tooling_in(files, ALLOWED_BY_SERVICE[service]) if files else ["(no files listed)"]
+        found = findings(service, files)
         for path in found:
-            print(f"image {image} ({service}) carries tooling: {path}", flush=True)
-        print(f"image {image} ({service}): {len(files)} files, {len(found)} of them tooling")
+            print(f"image {image} ({service}) carries what it must not: {path}", flush=True)
+        print(f"image {image} ({service}): {len(files)} files, {len(found)} of them not allowed")
         status = status or (1 if found else 0)
     return status

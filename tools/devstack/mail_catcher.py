@@ -2,7 +2,9 @@
 app's mail at it, and tests read what the app sent from it. Nothing is relayed anywhere.
 
 Each message is kept in memory, written to `folder` as `<time>-<n>.eml` when a folder is
-given, and announced by `announce` in one line (`make local` prints the link it carries).
+given, and announced by `announce` in one line (`make local` prints the link it carries). The
+compose dev stack runs the same module as its `mail` service (the Dockerfile's `mail-catcher`
+target), writing to the mounted run/mail/:
 
     python -m tools.devstack.mail_catcher --port 1025 --folder run/mail
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 import argparse
 import logging
 import re
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -111,7 +114,12 @@ class MailCatcher:
             count = len(self._mails)
         if self._folder is not None:
             name = f"{time.strftime('%Y%m%d-%H%M%S')}-{count}.eml"
-            (self._folder / name).write_bytes(raw)
+            try:
+                (self._folder / name).write_bytes(raw)
+            except OSError as exc:
+                # A folder it may not write (a mount owned by another user) loses the file, not
+                # the message: it is still kept, announced and accepted.
+                print(f"mail not written to {self._folder}/: {exc}", flush=True)
         if self._announce is not None:
             self._announce(mail)
 
@@ -137,8 +145,12 @@ def main() -> None:
         announce=lambda mail: print(mail.summary(), flush=True),
     ).start()
     print(f"catching mail on {args.host}:{args.port}, kept in {args.folder}/", flush=True)
+    # SIGTERM (`docker compose stop`) stops it like Ctrl-C does.
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     try:
-        threading.Event().wait()
+        while not stopped.wait(0.5):
+            pass
     except KeyboardInterrupt:
         pass
     finally:
