@@ -6,6 +6,13 @@ renamed lock as it is: `uv lock --check`); the database role `app_user` becomes 
 Blocks between `>>> template-only` and `<<< template-only` marker lines are removed (the readme's
 copier command, the Makefile's and CI's template check). pyproject.toml gets the description and
 the author, LICENSE the author.
+
+The optional parts (copier's questions `domain_events`, `gateway`, `perf_tooling`): a part
+answered "no" loses its paths (PARTS) and every block between `>>> part:<name>` and
+`<<< part:<name>` marker lines, in any text file (the markers sit in the file's comment syntax:
+`#`, `--`, `<!-- -->`). A part answered "yes" keeps its blocks and their marker lines, so the
+service still shows what belongs to the part. A `>>> part:` line without its `<<< part:` (or the
+reverse) stops the run: a half-removed part would leave a broken service.
 Idempotent, so `copier update` can run it again over an already renamed service.
 
 Runs on copier's own interpreter (any Python >= 3.9), stdlib only, and imports nothing from the
@@ -17,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shutil
 from pathlib import Path
 
 TEMPLATE_NAME = re.compile(r"fastapi(.?)(?:service.?)?template", re.IGNORECASE)
@@ -27,6 +35,13 @@ BLOCK = re.compile(
 # The application's database role: one per service, so services that share a PostgreSQL server
 # never share (or reset the password of) each other's role.
 APP_ROLE = re.compile(r"\bapp_user\b")
+# The optional parts: the paths a part owns as a whole (deleted when it is answered "no").
+PARTS: dict[str, tuple[str, ...]] = {
+    "events": (),
+    "gateway": (),
+    "tooling": (),
+}
+PART_MARKER = re.compile(r"(>>>|<<<) part:([a-z_]+)")
 SKIPPED_DIRS = {".git", ".venv", "node_modules", "__pycache__", ".mypy_cache", ".ruff_cache"}
 # copier's answers file records the template's address (`_src_path`), which `copier update`
 # needs as it is, even when it carries the template's name.
@@ -45,6 +60,51 @@ def new_name(match: re.Match[str], name: str, slug: str) -> str:
 
 def app_role(slug: str) -> str:
     return f"{slug.replace('-', '_')}_app"
+
+
+class MarkerError(ValueError):
+    """A part's marker line without its pair: the file is left as it was and the run fails."""
+
+
+def without_parts(text: str, removed: frozenset[str], where: str = "") -> str:
+    """`text` without the blocks of the `removed` parts (marker lines included). A removed block
+    followed by a blank line (or the end of the file) takes the blank lines before it along, so
+    no longer run of blank lines is left where it was (Python's two, Markdown's one). Raises
+    MarkerError on a marker without its pair, checked whether or not the part is removed."""
+    if "part:" not in text:
+        return text
+    lines = text.splitlines(keepends=True)
+    kept: list[str] = []
+    opened: list[tuple[str, int]] = []  # (part, line number) of the open blocks, innermost last
+    for number, line in enumerate(lines, start=1):
+        marker = PART_MARKER.search(line)
+        removing = any(part in removed for part, _ in opened)
+        if marker is None:
+            if not removing:
+                kept.append(line)
+            continue
+        direction, part = marker.groups()
+        if part not in PARTS:
+            raise MarkerError(f"{where}:{number}: unknown part {part!r} (known: {sorted(PARTS)})")
+        if direction == ">>>":
+            opened.append((part, number))
+            if not removing and part not in removed:
+                kept.append(line)
+            continue
+        if not opened or opened[-1][0] != part:
+            due = f"<<< part:{opened[-1][0]}" if opened else "no closing marker"
+            raise MarkerError(f"{where}:{number}: <<< part:{part} where {due} was due")
+        opened.pop()
+        if not removing:
+            kept.append(line)
+        elif not any(open_part in removed for open_part, _ in opened):
+            following = lines[number] if number < len(lines) else "\n"
+            while following.strip() == "" and kept and kept[-1].strip() == "":
+                kept.pop()
+    if opened:
+        part, number = opened[-1]
+        raise MarkerError(f"{where}:{number}: >>> part:{part} has no <<< part:{part}")
+    return "".join(kept)
 
 
 def rename_text(text: str, name: str, slug: str) -> str:
@@ -104,16 +164,42 @@ def text_files(root: Path) -> list[Path]:
     return files
 
 
-def rename(root: Path, name: str, slug: str, description: str, author: str) -> list[Path]:
-    """Renames the copy under `root` in place; returns the files it changed."""
-    changed = []
+def remove_part_paths(root: Path, removed: frozenset[str]) -> list[Path]:
+    """Deletes the paths (files, directories, globs) of the removed parts; returns them."""
+    deleted = []
+    for part in sorted(removed):
+        for pattern in PARTS[part]:
+            for path in sorted(root.glob(pattern), reverse=True):
+                if path.is_dir():
+                    shutil.rmtree(path)
+                elif path.exists():
+                    path.unlink()
+                deleted.append(path)
+    return deleted
+
+
+def rename(
+    root: Path,
+    name: str,
+    slug: str,
+    description: str,
+    author: str,
+    removed: frozenset[str] = frozenset(),
+) -> list[Path]:
+    """Renames the copy under `root` in place and removes the `removed` parts; returns the files
+    it changed or deleted. Every file's markers are checked before anything is written."""
+    unknown = removed - PARTS.keys()
+    if unknown:
+        raise MarkerError(f"unknown parts {sorted(unknown)} (known: {sorted(PARTS)})")
+    changed = remove_part_paths(root, removed)
+    updates = []
     for path in text_files(root):
         try:
             before = path.read_text(encoding="utf-8")
         except UnicodeDecodeError:
             continue  # binary (images, fonts): the template's names are not in them
-        after = rename_text(before, name, slug)
         relative = path.relative_to(root).as_posix()
+        after = rename_text(without_parts(before, removed, relative), name, slug)
         if relative == "pyproject.toml":
             after = with_metadata(after, description, author)
         elif relative == "LICENSE":
@@ -121,9 +207,20 @@ def rename(root: Path, name: str, slug: str, description: str, author: str) -> l
         elif relative == "readme.md":
             after = with_description(after, description)
         if after != before:
-            path.write_text(after, encoding="utf-8")
-            changed.append(path)
+            updates.append((path, after))
+    for path, after in updates:
+        path.write_text(after, encoding="utf-8")
+        changed.append(path)
     return changed
+
+
+def answer(value: str) -> bool:
+    """copier renders a boolean answer as True/False; people write yes/no."""
+    if value.lower() in {"true", "yes", "y", "1"}:
+        return True
+    if value.lower() in {"false", "no", "n", "0"}:
+        return False
+    raise argparse.ArgumentTypeError(f"expected true/false, got {value!r}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -133,9 +230,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--description", required=True)
     parser.add_argument("--author", required=True)
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="the copy (default: .)")
+    for part in PARTS:
+        parser.add_argument(
+            f"--{part}", type=answer, default=True, help=f"keep the {part} part (default: true)"
+        )
     args = parser.parse_args(argv)
-    changed = rename(args.root, args.name, args.slug, args.description, args.author)
-    print(f"{args.slug}: renamed the template's names in {len(changed)} files")
+    removed = frozenset(part for part in PARTS if not getattr(args, part))
+    try:
+        changed = rename(args.root, args.name, args.slug, args.description, args.author, removed)
+    except MarkerError as error:
+        parser.exit(1, f"rename.py: {error}\n")
+    without = f" without {', '.join(sorted(removed))}" if removed else ""
+    print(f"{args.slug}{without}: renamed the template's names in {len(changed)} files")
     return 0
 
 
