@@ -68,7 +68,7 @@ def test_the_contracts_hold_on_the_tree(tree: Path) -> None:
         ),
         pytest.param(
             "app/core/settings.py",
-            "import tools.bench",
+            "import tools.devstack",
             "never imports its tooling",
             id="app-imports-tools",
         ),

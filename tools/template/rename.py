@@ -10,7 +10,8 @@ the author, LICENSE the author.
 The optional parts (copier's questions `domain_events`, `gateway`, `perf_tooling`): a part
 answered "no" loses its paths (PARTS) and every block between `>>> part:<name>` and
 `<<< part:<name>` marker lines, in any text file (the markers sit in the file's comment syntax:
-`#`, `--`, `<!-- -->`). A part answered "yes" keeps its blocks and their marker lines, so the
+`#`, `--`, `<!-- -->`), and every single line that ends with such a comment, `part:<name>` (a
+table row, a list entry). A part answered "yes" keeps its blocks and their marker lines, so the
 service still shows what belongs to the part. A `>>> part:` line without its `<<< part:` (or the
 reverse) stops the run: a half-removed part would leave a broken service.
 Idempotent, so `copier update` can run it again over an already renamed service.
@@ -39,9 +40,23 @@ APP_ROLE = re.compile(r"\bapp_user\b")
 PARTS: dict[str, tuple[str, ...]] = {
     "events": (),
     "gateway": (),
-    "tooling": (),
+    "tooling": (
+        "tools/bench",
+        "tools/chaos",
+        "tools/capacity",
+        "tests/tooling/test_bench_*.py",
+        "tests/tooling/test_capacity.py",
+        "tests/tooling/test_chaos.py",
+        "tests/tooling/test_ast_lock.py",
+        "tests/api/test_fuzz_api.py",
+        "tests/events/test_chaos_events.py",
+    ),
 }
-PART_MARKER = re.compile(r"(>>>|<<<) part:([a-z_]+)")
+# A marker line is a comment that starts with the marker: `# >>> part:events`,
+# `-- <<< part:events`, `<!-- >>> part:events -->` (prose that names a marker is not one).
+PART_MARKER = re.compile(r"^\s*(?:#|--|<!--|//)\s*(>>>|<<<) part:([a-z_]+)")
+# One line of a part: a line that ends with such a comment (a table row, a list item, an entry).
+PART_LINE = re.compile(r"(?:#|--|<!--|//)\s*part:([a-z_]+)\s*(?:-->)?\s*$")
 SKIPPED_DIRS = {".git", ".venv", "node_modules", "__pycache__", ".mypy_cache", ".ruff_cache"}
 # copier's answers file records the template's address (`_src_path`), which `copier update`
 # needs as it is, even when it carries the template's name.
@@ -80,7 +95,10 @@ def without_parts(text: str, removed: frozenset[str], where: str = "") -> str:
         marker = PART_MARKER.search(line)
         removing = any(part in removed for part, _ in opened)
         if marker is None:
-            if not removing:
+            single = PART_LINE.search(line)
+            if single and single.group(1) not in PARTS:
+                raise MarkerError(f"{where}:{number}: unknown part {single.group(1)!r}")
+            if not removing and not (single and single.group(1) in removed):
                 kept.append(line)
             continue
         direction, part = marker.groups()

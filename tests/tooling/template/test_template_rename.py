@@ -239,12 +239,18 @@ def test_removal_is_idempotent_and_blocks_in_markdown_and_sql_go_too(tmp_path: P
         {
             "docs/x.md": "# X\n\n<!-- >>> part:events -->\nEvents.\n"
             "<!-- <<< part:events -->\n\nEnd.\n",
+            "docs/t.md": "| a | b |\n| x | `tools/bench` | <!-- part:tooling -->\n| y | z |\n",
             "init.sql": "CREATE TABLE a ();\n-- >>> part:events\nCREATE TABLE outbox ();\n"
             "-- <<< part:events\nCREATE TABLE b ();\n",
         },
     )
     rename(tmp_path, **ANSWERS, removed=frozenset({"events"}))
     assert (tmp_path / "docs/x.md").read_text() == "# X\n\nEnd.\n"
+    assert (
+        (tmp_path / "docs/t.md")
+        .read_text()
+        .endswith("| x | `tools/bench` | <!-- part:tooling -->\n| y | z |\n")
+    )
     assert (tmp_path / "init.sql").read_text() == "CREATE TABLE a ();\nCREATE TABLE b ();\n"
     assert rename(tmp_path, **ANSWERS, removed=frozenset({"events"})) == []
 
@@ -256,6 +262,7 @@ def test_removal_is_idempotent_and_blocks_in_markdown_and_sql_go_too(tmp_path: P
         "a\n# <<< part:events\nb\n",  # never opened
         "# >>> part:events\n# >>> part:gateway\n# <<< part:events\n# <<< part:gateway\n",
         "# >>> part:evnets\n# <<< part:evnets\n",  # a part copier does not ask about
+        "x = 1  # part:evnets\n",
     ],
 )
 def test_a_marker_without_its_pair_stops_the_run_before_anything_is_written(
