@@ -47,6 +47,7 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
     CMD ["python", "-m", "utils.healthcheck"]
 CMD ["python", "-m", "gunicorn", "-c", "python:utils.gunicorn_config", "main:app"]
 
+# >>> part:gateway
 # --- echo: the sample downstream service behind the gateway (compose only, never production) -
 # Built as its own target so the API image above carries no tooling.
 FROM runtime AS echo
@@ -55,3 +56,4 @@ COPY tools/downstream ./tools/downstream
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
     CMD ["python", "-m", "utils.healthcheck", "http://127.0.0.1:9000/"]
 CMD ["python", "-m", "tools.downstream.echo", "--host", "0.0.0.0", "--port", "9000"]
+# <<< part:gateway

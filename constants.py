@@ -15,9 +15,11 @@ ACCOUNT_LIMIT_KEY_PREFIX: Final = "account_limit:"
 
 AUTHORIZATION_HEADER: Final = "Authorization"
 REQUEST_ID_HEADER: Final = "X-Request-ID"
+# >>> part:gateway
 GATEWAY_SECRET_HEADER: Final = "X-Gateway-Secret"  # noqa: S105 (a header name)
 USER_ID_HEADER: Final = "X-User-Id"
 USERNAME_HEADER: Final = "X-Username"
 USER_ROLE_HEADER: Final = "X-User-Role"
+# <<< part:gateway
 
 BEARER_SCHEME: Final = "Bearer"

@@ -23,8 +23,8 @@ PLACEHOLDER_MARKERS = ("change-me", "change_me", "changeme", "placeholder")
 # that contains one, like a placeholder. tests/core/test_production_secrets.py reads the
 # committed files and fails when one of their secrets is missing here.
 DEVELOPMENT_SECRETS = (
-    "dev-gateway-secret",
-    "local-gateway-secret",
+    "dev-gateway-secret",  # part:gateway
+    "local-gateway-secret",  # part:gateway
     "dev-app-password",
     "local-app-password",
     "dev-postgres-password",
@@ -33,9 +33,11 @@ DEVELOPMENT_SECRETS = (
     "check-only",
     "pull-only",
 )
+# >>> part:gateway
 # GATEWAY_SECRET in production (nginx's proof to /auth/verify): at least 128 random bits as hex;
 # `openssl rand -hex 32` gives 64 characters.
 GATEWAY_SECRET_MIN_LENGTH = 32
+# <<< part:gateway
 
 
 # A broker's address when EVENTS_BROKER_URL is empty: the local servers of make local / make test.
@@ -118,7 +120,7 @@ class Settings(BaseSettings):
     # (app/http/in_flight.py); a closed loop of this many connections is never shed. 0: no bound.
     max_requests_in_flight: int = Field(default=256, ge=0)
 
-    gateway_secret: SecretStr = SecretStr("dev-gateway-secret")
+    gateway_secret: SecretStr = SecretStr("dev-gateway-secret")  # part:gateway
     # One stream per service: other services subscribe to this one by name.
     events_stream: str = "events:fastapi-template"
     # XADD MAXLEN ~: a consumer further behind than this loses the oldest entries.
@@ -214,12 +216,14 @@ class Settings(BaseSettings):
             raise ValueError("DB_POOL_MIN_SIZE must not exceed DB_POOL_MAX_SIZE")
         return self
 
+    # >>> part:gateway
     @model_validator(mode="after")
     def _gateway_secret_not_empty(self) -> Self:
         # An empty secret would match a caller's empty `X-Gateway-Secret:` header.
         if not self.gateway_secret.get_secret_value():
             raise ValueError("GATEWAY_SECRET must not be empty")
         return self
+    # <<< part:gateway
 
     @model_validator(mode="after")
     def _refuse_placeholders_in_production(self) -> Self:
@@ -228,7 +232,7 @@ class Settings(BaseSettings):
         secrets = {
             "DATABASE_URL": self.database_url,
             "REDIS_URL": self.redis_url,
-            "GATEWAY_SECRET": self.gateway_secret,
+            "GATEWAY_SECRET": self.gateway_secret,  # part:gateway
         }
         if self.database_direct_url.get_secret_value():  # optional: set behind PgBouncer only
             secrets["DATABASE_DIRECT_URL"] = self.database_direct_url
@@ -248,11 +252,13 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"development secret(s) in production: {', '.join(known)}; set real values"
             )
+        # >>> part:gateway
         if len(self.gateway_secret.get_secret_value()) < GATEWAY_SECRET_MIN_LENGTH:
             raise ValueError(
                 f"GATEWAY_SECRET must have at least {GATEWAY_SECRET_MIN_LENGTH} characters in "
                 "production (e.g. `openssl rand -hex 32`)"
             )
+        # <<< part:gateway
         if self.seed_demo_user:
             raise ValueError("SEED_DEMO_USER must be false in production")
         if self.events_broker != "redis" and not self.events_broker_url.get_secret_value():

@@ -102,12 +102,14 @@ async def test_security_headers_on_success_and_on_nginx_errors(http: httpx.Async
             assert response.headers.get(name) == value, (path, name)
 
 
+# >>> part:gateway
 async def test_gateway_verify_endpoint_is_not_reachable_from_outside(
     http: httpx.AsyncClient,
 ) -> None:
     response = await http.get("/auth/verify", headers={"X-Gateway-Secret": "guess"})
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/json"
+# <<< part:gateway
 
 
 async def test_public_hello_is_micro_cached_but_authorized_requests_are_not(

@@ -91,6 +91,7 @@ async def test_client_trace_reaches_app_postgres_and_redis_spans_and_logs(
     assert all(line["trace_id"] == trace_id for line in traced)
 
 
+# >>> part:gateway
 async def test_trace_goes_on_to_the_service_behind_the_gateway(
     stack: LocalStack, make_user: UserFactory
 ) -> None:
@@ -106,6 +107,7 @@ async def test_trace_goes_on_to_the_service_behind_the_gateway(
     received = response.json()["traceparent"]
     assert received.split("-")[1] == trace_id
     assert received != traceparent["traceparent"]  # continued from the app's span, not copied
+# <<< part:gateway
 
 
 async def test_published_event_carries_the_trace(stack: LocalStack, make_user: UserFactory) -> None:

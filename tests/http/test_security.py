@@ -240,7 +240,7 @@ PRODUCTION = {
     "environment": "production",
     "database_url": "postgresql://app_user:s3cret-Db@127.0.0.1:1/app",
     "redis_url": "redis://:s3cret-Redis-pass@127.0.0.1:1/0",
-    "gateway_secret": "a-real-gateway-secret-of-at-least-32-chars",
+    "gateway_secret": "a-real-gateway-secret-of-at-least-32-chars",  # part:gateway
 }
 
 

@@ -79,7 +79,7 @@ def test_the_api_gets_its_own_credentials_from_the_secret_and_not_the_owners(
     own = (
         "DATABASE_URL",
         "REDIS_URL",
-        "GATEWAY_SECRET",
+        "GATEWAY_SECRET",  # part:gateway
         "DATABASE_DIRECT_URL",
         "EVENTS_BROKER_URL",
     )
@@ -107,7 +107,7 @@ def test_the_rendered_settings_start_the_app_in_the_overlays_environment(
     secrets = {
         "database_url": "postgresql://app_user:s3cret-Db@db:5432/app",
         "redis_url": "redis://:s3cret-Redis-pass@redis:6379/0",
-        "gateway_secret": "a-real-gateway-secret-of-at-least-32-chars",
+        "gateway_secret": "a-real-gateway-secret-of-at-least-32-chars",  # part:gateway
     }
     values = {key.lower(): value for key, value in config.items()}
     # The values alone: model_validate reads no environment and no dotenv file.

@@ -176,7 +176,7 @@ def test_the_stack_stops_with_its_runner(runner: Runner, sig: signal.Signals) ->
     # nginx master and workers, gunicorn master and workers, echo: all must go.
     assert "nginx: worker process" in titles
     assert "worker [" in titles
-    assert "tools.downstream.echo" in titles
+    assert "tools.downstream.echo" in titles  # part:gateway
     assert_everything_stops(runner, pids, sig)
 
 

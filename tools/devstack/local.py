@@ -151,7 +151,7 @@ def _serve(
         print(
             f"\n  API through nginx: {stack.base_url}  (docs: {stack.base_url}/docs)\n"
             f"  gunicorn directly: {stack.api_url}\n"
-            f"  echo behind the gateway: {stack.base_url}/services/echo/\n"
+            f"  echo behind the gateway: {stack.base_url}/services/echo/\n"  # part:gateway
             f"  mail: kept in run/mail/, each announced here with its link\n"
             "  Ctrl-C stops everything.\n",
             flush=True,

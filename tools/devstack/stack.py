@@ -101,9 +101,11 @@ class LocalStack:
         nginx.check(self.run_dir, conf)
         try:
             self.start_api()
+            # >>> part:gateway
             if self.echo_port is not None:
                 echo = ["-m", "tools.downstream.echo", "--port", str(self.echo_port)]
                 self._echo = self._spawn("echo", [sys.executable, *echo])
+            # <<< part:gateway
             # gunicorn first, then nginx: no 502s in the logs while workers boot.
             self.wait_until_live(timeout, self.api_url)
             command = nginx.command(self.run_dir, conf, "-g", "daemon off;")

@@ -39,7 +39,15 @@ APP_ROLE = re.compile(r"\bapp_user\b")
 # The optional parts: the paths a part owns as a whole (deleted when it is answered "no").
 PARTS: dict[str, tuple[str, ...]] = {
     "events": (),
-    "gateway": (),
+    "gateway": (
+        "app/gateway",
+        "tools/downstream/echo.py",
+        "deploy/k8s/base/echo.yaml",
+        "tests/gateway",
+        "tests/e2e/test_gateway.py",
+        "tests/e2e/test_gateway_forwarding.py",
+        "tests/e2e/test_gateway_unavailable.py",
+    ),
     "tooling": (
         "tools/bench",
         "tools/chaos",
