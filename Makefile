@@ -58,12 +58,14 @@ DOCKER_REQUIRED = @docker info >/dev/null 2>&1 && docker compose version >/dev/n
 	exit 1; }
 .PHONY: docker-smoke check-deploy
 
+# >>> part:events
 # make dev EVENTS_BROKER=rabbitmq|nats: that broker's compose profile, the app pointed at it.
 EVENTS_BROKER ?= redis
 DEV_BROKER_URL_rabbitmq = amqp://app:$${RABBITMQ_PASSWORD:-dev-rabbitmq-password}@rabbitmq:5672/
 DEV_BROKER_URL_nats = nats://nats:4222
 DEV_BROKER = $(if $(DEV_BROKER_URL_$(EVENTS_BROKER)),COMPOSE_PROFILES=$(EVENTS_BROKER) \
 	EVENTS_BROKER_URL=$${EVENTS_BROKER_URL:-$(DEV_BROKER_URL_$(EVENTS_BROKER))}) EVENTS_BROKER=$(EVENTS_BROKER)
+# <<< part:events
 
 dev: ## Docker dev stack (reload, source mounted) on http://localhost:8080 (HTTP_HOST_PORT); EVENTS_BROKER=rabbitmq|nats adds that broker
 	$(DOCKER_REQUIRED)

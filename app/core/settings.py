@@ -40,6 +40,7 @@ GATEWAY_SECRET_MIN_LENGTH = 32
 # <<< part:gateway
 
 
+# >>> part:events
 # A broker's address when EVENTS_BROKER_URL is empty: the local servers of make local / make test.
 DEFAULT_BROKER_URLS = {
     "redis": "",  # the stream lives in REDIS_URL's Redis
@@ -47,6 +48,7 @@ DEFAULT_BROKER_URLS = {
     "kafka": "127.0.0.1:9092",
     "nats": "nats://127.0.0.1:4222",
 }
+# <<< part:events
 
 
 def _is_placeholder(value: str) -> bool:
@@ -121,6 +123,7 @@ class Settings(BaseSettings):
     max_requests_in_flight: int = Field(default=256, ge=0)
 
     gateway_secret: SecretStr = SecretStr("dev-gateway-secret")  # part:gateway
+    # >>> part:events
     # One stream per service: other services subscribe to this one by name.
     events_stream: str = "events:fastapi-template"
     # XADD MAXLEN ~: a consumer further behind than this loses the oldest entries.
@@ -140,6 +143,7 @@ class Settings(BaseSettings):
     events_processed_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=1)
     # A handler that fails this many times in a row sends the event to the dead letters.
     events_max_attempts: int = Field(default=5, ge=1)
+    # <<< part:events
 
     # User search (docs/api.md): the work one query may do, and how often one account may ask.
     search_statement_timeout_ms: int = Field(default=250, ge=1)
@@ -223,6 +227,7 @@ class Settings(BaseSettings):
         if not self.gateway_secret.get_secret_value():
             raise ValueError("GATEWAY_SECRET must not be empty")
         return self
+
     # <<< part:gateway
 
     @model_validator(mode="after")
@@ -236,8 +241,10 @@ class Settings(BaseSettings):
         }
         if self.database_direct_url.get_secret_value():  # optional: set behind PgBouncer only
             secrets["DATABASE_DIRECT_URL"] = self.database_direct_url
+        # >>> part:events
         if self.events_broker_url.get_secret_value():  # optional: the broker's credentials
             secrets["EVENTS_BROKER_URL"] = self.events_broker_url
+        # <<< part:events
         bad = [name for name, value in secrets.items() if _is_placeholder(value.get_secret_value())]
         if bad:
             raise ValueError(
@@ -261,10 +268,12 @@ class Settings(BaseSettings):
         # <<< part:gateway
         if self.seed_demo_user:
             raise ValueError("SEED_DEMO_USER must be false in production")
+        # >>> part:events
         if self.events_broker != "redis" and not self.events_broker_url.get_secret_value():
             raise ValueError(
                 f"EVENTS_BROKER={self.events_broker} needs EVENTS_BROKER_URL in production"
             )
+        # <<< part:events
         return self
 
     @property
@@ -298,10 +307,13 @@ class Settings(BaseSettings):
             )
         return self
 
+    # >>> part:events
     @property
     def broker_url(self) -> str:
         """EVENTS_BROKER_URL, or the chosen broker's default on this machine."""
         return self.events_broker_url.get_secret_value() or DEFAULT_BROKER_URLS[self.events_broker]
+
+    # <<< part:events
 
     @property
     def relay_database_url(self) -> str:

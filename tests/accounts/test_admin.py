@@ -103,6 +103,8 @@ async def test_the_gateway_hands_the_role_to_the_services_behind_it(
         cold = await client.get("/auth/verify", headers={**headers, **secret})
         warm = await client.get("/auth/verify", headers={**headers, **secret})  # cached profile
         assert cold.headers["X-User-Role"] == warm.headers["X-User-Role"] == role
+
+
 # <<< part:gateway
 
 
@@ -125,4 +127,6 @@ async def test_a_role_changed_with_plain_sql_reaches_the_gateway(
             break
         await asyncio.sleep(0.01)
     assert role == "admin"
+
+
 # <<< part:gateway

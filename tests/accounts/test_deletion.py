@@ -1,7 +1,7 @@
 """Deleting an account: DELETE /v1/accounts/me, `python -m app.cli delete-user`, and a row
 deleted with plain SQL behind the service's back. Each way, the account's live tokens get 401
 at /getName, /v1/users/search and the gateway's /auth/verify, and account.deleted is in the
-outbox."""
+outbox (with domain events)."""
 
 from __future__ import annotations
 
@@ -47,12 +47,16 @@ async def answers(
     ]
 
 
+# >>> part:events
 async def deleted_event_count(state: AppState, user_id: int) -> int:
     count: int = await state.pool.fetchval(
         "SELECT count(*) FROM outbox WHERE event_type = 'account.deleted' AND aggregate_id = $1",
         user_id,
     )
     return count
+
+
+# <<< part:events
 
 
 async def user_id_of(state: AppState, username: str) -> int:
@@ -73,7 +77,7 @@ async def test_deleting_the_account_ends_its_sessions_at_once(
     assert response.status_code == 204
     assert await answers(client, other, state.settings) == GONE
     assert await state.redis.exists(f"user:{user_id}") == 0
-    assert await deleted_event_count(state, user_id) == 1
+    assert await deleted_event_count(state, user_id) == 1  # part:events
     assert (await client.post("/login", json=account.credentials)).status_code == 401
 
 
@@ -104,7 +108,7 @@ async def test_a_row_deleted_with_plain_sql_loses_its_live_token_at_the_next_req
         assert asyncio.get_running_loop().time() < deadline, "sessions still there"
         await asyncio.sleep(0.01)
     assert await answers(client, headers, state.settings) == GONE
-    assert await deleted_event_count(state, user_id) == 1
+    assert await deleted_event_count(state, user_id) == 1  # part:events
 
 
 async def test_delete_user_on_the_command_line_ends_the_sessions(

@@ -149,6 +149,8 @@ def test_development_secrets_names_every_published_secret(secret: Published) -> 
 def test_production_refuses_a_short_gateway_secret(secret: str) -> None:
     with pytest.raises(ValidationError, match="GATEWAY_SECRET"):
         Settings.model_validate({**REAL, "gateway_secret": secret})
+
+
 # <<< part:gateway
 
 
@@ -156,6 +158,8 @@ def test_production_refuses_a_short_gateway_secret(secret: str) -> None:
 def test_production_accepts_a_gateway_secret_of_the_minimum_length() -> None:
     secret = "Zq7" + "k" * (GATEWAY_SECRET_MIN_LENGTH - 3)
     assert Settings.model_validate({**REAL, "gateway_secret": secret}).is_production
+
+
 # <<< part:gateway
 
 
@@ -163,6 +167,8 @@ def test_production_accepts_a_gateway_secret_of_the_minimum_length() -> None:
 def test_no_environment_accepts_an_empty_gateway_secret() -> None:
     with pytest.raises(ValidationError, match="GATEWAY_SECRET"):
         Settings.model_validate({"environment": "development", "gateway_secret": ""})
+
+
 # <<< part:gateway
 
 
@@ -180,6 +186,8 @@ async def test_verify_refuses_everyone_when_the_gateway_secret_is_empty(
     async with running(empty) as app, http_client(app) as client:
         response = await client.get("/auth/verify", headers=headers)
     assert response.status_code == 403
+
+
 # <<< part:gateway
 
 

@@ -109,6 +109,8 @@ async def test_gateway_verify_endpoint_is_not_reachable_from_outside(
     response = await http.get("/auth/verify", headers={"X-Gateway-Secret": "guess"})
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/json"
+
+
 # <<< part:gateway
 
 

@@ -107,9 +107,12 @@ async def test_trace_goes_on_to_the_service_behind_the_gateway(
     received = response.json()["traceparent"]
     assert received.split("-")[1] == trace_id
     assert received != traceparent["traceparent"]  # continued from the app's span, not copied
+
+
 # <<< part:gateway
 
 
+# >>> part:events
 async def test_published_event_carries_the_trace(stack: LocalStack, make_user: UserFactory) -> None:
     user = await make_user()
     trace_id, traceparent = new_trace()
@@ -133,6 +136,10 @@ async def test_published_event_carries_the_trace(stack: LocalStack, make_user: U
     assert mine[0]["event_type"] == "user.logged_in"
 
 
+# <<< part:events
+
+
+# >>> part:events
 async def events_of_trace(redis: Redis, trace_id: str) -> list[dict[str, str]]:
     """Events carrying the trace, in any stack's stream: stacks on one database share one
     active relay (an advisory lock), which publishes to its own stack's stream."""
@@ -141,3 +148,6 @@ async def events_of_trace(redis: Redis, trace_id: str) -> list[dict[str, str]]:
         entries: list[tuple[str, dict[str, str]]] = await redis.xrange(stream)  # type: ignore[assignment]
         found += [f for _, f in entries if f.get("traceparent", "").split("-")[1:2] == [trace_id]]
     return found
+
+
+# <<< part:events

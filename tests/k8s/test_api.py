@@ -81,7 +81,7 @@ def test_the_api_gets_its_own_credentials_from_the_secret_and_not_the_owners(
         "REDIS_URL",
         "GATEWAY_SECRET",  # part:gateway
         "DATABASE_DIRECT_URL",
-        "EVENTS_BROKER_URL",
+        "EVENTS_BROKER_URL",  # part:events
     )
     assert from_secret == {k: k for k in own}
     # Needed only behind PgBouncer, or with a broker other than Redis: a Secret without them
@@ -91,7 +91,10 @@ def test_the_api_gets_its_own_credentials_from_the_secret_and_not_the_owners(
         for e in api["env"]
         if e.get("valueFrom", {}).get("secretKeyRef", {}).get("optional")
     }
-    assert optional == {"DATABASE_DIRECT_URL", "EVENTS_BROKER_URL"}
+    assert optional == {
+        "DATABASE_DIRECT_URL",
+        "EVENTS_BROKER_URL",  # part:events
+    }
     config = find(objects, "ConfigMap", "app-config")["data"]
     assert not {*own, "DATABASE_OWNER_URL"} & config.keys()
     # Every setting in the ConfigMap is one the app (or gunicorn.py.ini) reads.

@@ -116,6 +116,8 @@ def test_the_api_and_the_service_behind_the_gateway_share_no_network(
 ) -> None:
     shared = networks_of(config, "api").keys() & networks_of(config, "echo").keys()
     assert not shared, f"api and echo both on {sorted(shared)}"
+
+
 # <<< part:gateway
 
 

@@ -37,7 +37,7 @@ def start(
         "WEB_CONCURRENCY": "1",
         "SEED_DEMO_USER": "false",
         "GATEWAY_SECRET": secrets.token_urlsafe(16),
-        "EVENTS_STREAM": f"events:e2e:{secrets.token_hex(4)}",
+        "EVENTS_STREAM": f"events:e2e:{secrets.token_hex(4)}",  # part:events
     }
     with output.open("wb") as out:
         process = subprocess.Popen(

@@ -84,7 +84,7 @@ def start_runner(
         "WEB_CONCURRENCY": "2",
         "SEED_DEMO_USER": "false",
         "GATEWAY_SECRET": secrets.token_urlsafe(16),
-        "EVENTS_STREAM": f"events:e2e:{secrets.token_hex(4)}",
+        "EVENTS_STREAM": f"events:e2e:{secrets.token_hex(4)}",  # part:events
         **overrides,
     }
     output = folder / "runner.log"

@@ -24,7 +24,7 @@ from types import FrameType
 from urllib.parse import urlsplit
 
 from app.core.settings import Settings, load_settings
-from tools.devstack.brokers import Broker, local_broker
+from tools.devstack.brokers import Broker, local_broker  # part:events
 from tools.devstack.mail_catcher import MailCatcher
 from tools.devstack.migrate import DatabaseUrls, database_urls, run_migrations
 from tools.devstack.nginx import ROOT
@@ -89,6 +89,7 @@ def main() -> int:
     except ServerError as exc:
         _say(str(exc))
         return 1
+    # >>> part:events
     try:
         # EVENTS_BROKER=rabbitmq|kafka|nats: a private one in run/local/services when none answers.
         broker = local_broker(settings, folder=ROOT / run_dir / "services")
@@ -96,6 +97,7 @@ def main() -> int:
         services.stop()
         _say(str(exc))
         return 1
+    # <<< part:events
     try:
         port = urlsplit(services.database_url).port or 5432
         return _serve(
@@ -103,10 +105,10 @@ def main() -> int:
             services,
             DatabaseUrls(services.database_url, with_port(urls.app, port)),
             own_run_dir(run_dir),
-            broker,
+            broker,  # part:events
         )
     finally:
-        broker.stop()
+        broker.stop()  # part:events
         services.stop()
 
 
@@ -115,7 +117,7 @@ def _serve(
     services: PrivateServices,
     urls: DatabaseUrls,
     run_dir: Path,
-    broker: Broker,
+    broker: Broker,  # part:events
 ) -> int:
     if not run_migrations(urls):
         _say(
@@ -135,7 +137,7 @@ def _serve(
             "SMTP_HOST": mail.host,
             "SMTP_PORT": str(mail.port),
             "SMTP_SECURITY": "none",
-            **broker.environment(),
+            **broker.environment(),  # part:events
         },
         http_port=settings.http_port,
         api_port=settings.api_port,

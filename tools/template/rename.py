@@ -38,7 +38,15 @@ BLOCK = re.compile(
 APP_ROLE = re.compile(r"\bapp_user\b")
 # The optional parts: the paths a part owns as a whole (deleted when it is answered "no").
 PARTS: dict[str, tuple[str, ...]] = {
-    "events": (),
+    "events": (
+        "app/events",
+        "docs/events.asyncapi.yaml",
+        "db/migrations/20261130130000_outbox_traceparent.sql",
+        "tests/events",
+        "tests/events_helpers.py",
+        "tools/downstream/names.py",
+        "tools/devstack/brokers.py",
+    ),
     "gateway": (
         "app/gateway",
         "tools/downstream/echo.py",
@@ -60,6 +68,10 @@ PARTS: dict[str, tuple[str, ...]] = {
         "tests/events/test_chaos_events.py",
     ),
 }
+# JSON has no comments: a removed part's panels leave the Grafana dashboard by the metric names
+# their queries use.
+DASHBOARD = "deploy/grafana/dashboard.json"
+DASHBOARD_METRICS = {"events": ("outbox_", "events_")}
 # A marker line is a comment that starts with the marker: `# >>> part:events`,
 # `-- <<< part:events`, `<!-- >>> part:events -->` (prose that names a marker is not one).
 PART_MARKER = re.compile(r"^\s*(?:#|--|<!--|//)\s*(>>>|<<<) part:([a-z_]+)")
@@ -131,6 +143,23 @@ def without_parts(text: str, removed: frozenset[str], where: str = "") -> str:
         part, number = opened[-1]
         raise MarkerError(f"{where}:{number}: >>> part:{part} has no <<< part:{part}")
     return "".join(kept)
+
+
+def without_panels(dashboard: str, removed: frozenset[str]) -> str:
+    """The dashboard without the panels whose queries name a removed part's metrics; untouched
+    (byte for byte) when nothing is removed."""
+    prefixes = tuple(p for part in sorted(removed) for p in DASHBOARD_METRICS.get(part, ()))
+    if not prefixes:
+        return dashboard
+    data = json.loads(dashboard)
+
+    def of_removed_part(panel: dict[str, object]) -> bool:
+        targets = panel.get("targets")
+        exprs = [str(t.get("expr", "")) for t in targets] if isinstance(targets, list) else []
+        return any(re.search(r"\b(?:" + "|".join(prefixes) + ")", e) for e in exprs)
+
+    data["panels"] = [panel for panel in data["panels"] if not of_removed_part(panel)]
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
 def rename_text(text: str, name: str, slug: str) -> str:
@@ -210,6 +239,7 @@ def rename(
     slug: str,
     description: str,
     author: str,
+    *,
     removed: frozenset[str] = frozenset(),
 ) -> list[Path]:
     """Renames the copy under `root` in place and removes the `removed` parts; returns the files
@@ -225,7 +255,10 @@ def rename(
         except UnicodeDecodeError:
             continue  # binary (images, fonts): the template's names are not in them
         relative = path.relative_to(root).as_posix()
-        after = rename_text(without_parts(before, removed, relative), name, slug)
+        after = without_parts(before, removed, relative)
+        if relative == DASHBOARD:
+            after = without_panels(after, removed)
+        after = rename_text(after, name, slug)
         if relative == "pyproject.toml":
             after = with_metadata(after, description, author)
         elif relative == "LICENSE":
@@ -263,7 +296,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     removed = frozenset(part for part in PARTS if not getattr(args, part))
     try:
-        changed = rename(args.root, args.name, args.slug, args.description, args.author, removed)
+        changed = rename(
+            args.root, args.name, args.slug, args.description, args.author, removed=removed
+        )
     except MarkerError as error:
         parser.exit(1, f"rename.py: {error}\n")
     without = f" without {', '.join(sorted(removed))}" if removed else ""

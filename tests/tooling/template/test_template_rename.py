@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import tomllib
 from pathlib import Path
+from typing import TypedDict
 
 import pytest
 
@@ -22,7 +23,14 @@ from tools.template.rename import (
 
 LINE_LENGTH = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["ruff"]["line-length"]
 
-ANSWERS = {
+class Answers(TypedDict):
+    name: str
+    slug: str
+    description: str
+    author: str
+
+
+ANSWERS: Answers = {
     "name": "Orders Service",
     "slug": "orders-service",
     "description": "Takes orders.",
