@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 
-import asyncpg
+import asyncpg  # part:gateway
 import httpx
 
 from tests.accounts.conftest import NewAccount, log_in, sign_up

@@ -15,7 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr, ValidationError
+from pydantic import (
+    SecretStr,  # part:gateway
+    ValidationError,
+)
 
 from app.core.settings import (
     DEVELOPMENT_SECRETS,
@@ -23,7 +26,7 @@ from app.core.settings import (
     PLACEHOLDER_MARKERS,
     Settings,
 )
-from tests.conftest import http_client, running
+from tests.conftest import http_client, running  # part:gateway
 from tests.services import ROOT
 
 REAL = {

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from redis.asyncio import Redis
+from redis.asyncio import Redis  # part:events
 
 from app.observability.tracing import REQUEST_ID_ATTRIBUTE
 from tests.conftest import UserFactory

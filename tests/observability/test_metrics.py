@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-import asyncpg
+import asyncpg  # part:events
 import httpx
 import pytest
 from prometheus_client import REGISTRY

@@ -131,7 +131,7 @@ def _serve(
     ).start()
     stack = LocalStack(
         env={
-            "GATEWAY_SECRET": settings.gateway_secret.get_secret_value(),
+            "GATEWAY_SECRET": settings.gateway_secret.get_secret_value(),  # part:gateway
             "DATABASE_URL": urls.app,
             "REDIS_URL": services.redis_url,
             "SMTP_HOST": mail.host,

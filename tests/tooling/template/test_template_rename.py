@@ -23,6 +23,7 @@ from tools.template.rename import (
 
 LINE_LENGTH = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["ruff"]["line-length"]
 
+
 class Answers(TypedDict):
     name: str
     slug: str
