@@ -67,7 +67,7 @@ DEV_BROKER = $(if $(DEV_BROKER_URL_$(EVENTS_BROKER)),COMPOSE_PROFILES=$(EVENTS_B
 	EVENTS_BROKER_URL=$${EVENTS_BROKER_URL:-$(DEV_BROKER_URL_$(EVENTS_BROKER))}) EVENTS_BROKER=$(EVENTS_BROKER)
 # <<< part:events
 
-dev: ## Docker dev stack (reload, source mounted) on http://localhost:8080 (HTTP_HOST_PORT); EVENTS_BROKER=rabbitmq|nats adds that broker
+dev: ## Docker dev stack (reload, source mounted) on http://localhost:8080 (HTTP_HOST_PORT)
 	$(DOCKER_REQUIRED)
 	$(DEV_BROKER) $(COMPOSE_DEV) up --detach --build --wait
 	@echo "API through nginx: http://localhost:$${HTTP_HOST_PORT:-8080}"

@@ -7,7 +7,7 @@ USER_PROFILE_KEY_PREFIX: Final = "user:"
 # `{user:<id>}:sessions`: the hash tag keeps the index in the slot of `user:<id>`.
 USER_SESSIONS_KEY_SUFFIX: Final = ":sessions"
 LOGIN_FAILURES_KEY_PREFIX: Final = "login_failures:"
-OUTBOX_PUBLISHED_KEY_PREFIX: Final = "outbox:published:"
+OUTBOX_PUBLISHED_KEY_PREFIX: Final = "outbox:published:"  # part:events
 SEARCH_LIMIT_KEY_PREFIX: Final = "search_limit:"
 # `account_token:<kind>:<user id>`: the SHA-256 of the one-time token mailed for that purpose.
 ACCOUNT_TOKEN_KEY_PREFIX: Final = "account_token:"  # noqa: S105 (a key prefix)

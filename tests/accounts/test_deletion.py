@@ -1,6 +1,6 @@
 """Deleting an account: DELETE /v1/accounts/me, `python -m app.cli delete-user`, and a row
 deleted with plain SQL behind the service's back. Each way, the account's live tokens get 401
-at /getName, /v1/users/search and the gateway's /auth/verify, and account.deleted is in the
+at /getName, /v1/users/search and the gateway's verify endpoint, and account.deleted is in the
 outbox (with domain events)."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from tests.test_cli import run_cli
 NOTIFICATION_BOUND_SECONDS = 2.0
 
 
-# What /getName, the search and the gateway's /auth/verify answer a live and a deleted account.
+# What /getName, the search and the gateway's verify endpoint answer a live and a deleted account.
 ALIVE = [
     200,
     200,

@@ -96,7 +96,11 @@ async def test_request_id_is_kept_or_made_and_logged(
 
 
 async def test_security_headers_on_success_and_on_nginx_errors(http: httpx.AsyncClient) -> None:
-    for path in ("/v1/hello", "/static/nope.png", "/auth/verify"):
+    for path in (
+        "/v1/hello",
+        "/static/nope.png",
+        "/auth/verify",  # part:gateway
+    ):
         response = await http.get(path)
         for name, value in SECURITY_HEADERS.items():
             assert response.headers.get(name) == value, (path, name)

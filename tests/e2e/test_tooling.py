@@ -11,7 +11,10 @@ from dotenv import dotenv_values
 
 from app.core.settings import Settings
 from tests.services import ADMIN_URL, as_app_user, with_database
-from tools.devstack.image_contents import ECHO_ALLOWED, tooling_in
+from tools.devstack.image_contents import (
+    ECHO_ALLOWED,  # part:gateway
+    tooling_in,
+)
 from tools.devstack.nginx import ROOT
 from tools.devstack.schema import prepare_database
 from tools.devstack.smoke import throwaway_env
@@ -68,10 +71,14 @@ def test_docker_smoke_accepts_an_image_of_runtime_files_only() -> None:
 
 
 def test_docker_smoke_names_each_piece_of_tooling_in_the_api_image() -> None:
-    tooling = ["tools/bench/cli.py", "tests/conftest.py", "docs/api.md", "results/a.json", ".env"]
+    tooling = ["tools/domain/cli.py", "tests/conftest.py", "docs/api.md", "results/a.json", ".env"]
     assert tooling_in([*RUNTIME_FILES, *tooling]) == sorted(tooling)
 
 
+# >>> part:gateway
 def test_echo_image_may_carry_the_sample_service_but_no_other_tooling() -> None:
-    files = [*RUNTIME_FILES, "tools/__init__.py", "tools/downstream/echo.py", "tools/chaos/run.py"]
-    assert tooling_in(files, ECHO_ALLOWED) == ["tools/chaos/run.py"]
+    files = [*RUNTIME_FILES, "tools/__init__.py", "tools/downstream/echo.py", "tools/domain/run.py"]
+    assert tooling_in(files, ECHO_ALLOWED) == ["tools/domain/run.py"]
+
+
+# <<< part:gateway

@@ -83,7 +83,7 @@ def start_runner(
         "ECHO_PORT": str(ports[2]),
         "WEB_CONCURRENCY": "2",
         "SEED_DEMO_USER": "false",
-        "GATEWAY_SECRET": secrets.token_urlsafe(16),
+        "GATEWAY_SECRET": secrets.token_urlsafe(16),  # part:gateway
         "EVENTS_STREAM": f"events:e2e:{secrets.token_hex(4)}",  # part:events
         **overrides,
     }

@@ -86,9 +86,13 @@ class LocalStack:
         return self.run_dir / f"{name}.log" if self.log_to_files else None
 
     def nginx_values(self) -> dict[str, str]:
-        secret = self.env["GATEWAY_SECRET"]
         return nginx.host_values(
-            self.host, self.http_port, self.api_port, self.echo_port, secret, self.status_port
+            self.host,
+            self.http_port,
+            self.api_port,
+            self.status_port,
+            echo_port=self.echo_port,  # part:gateway
+            gateway_secret=self.env["GATEWAY_SECRET"],  # part:gateway
         )
 
     def start(self, timeout: float = 30.0) -> None:

@@ -101,10 +101,18 @@ class MarkerError(ValueError):
     """A part's marker line without its pair: the file is left as it was and the run fails."""
 
 
+def _drop_blank_run(kept: list[str], following: str) -> None:
+    """Where a removed block (or line) stood between blank lines, the blank lines before it go
+    with it: the ones after it are the file's own spacing."""
+    while following.strip() == "" and kept and kept[-1].strip() == "":
+        kept.pop()
+
+
 def without_parts(text: str, removed: frozenset[str], where: str = "") -> str:
-    """`text` without the blocks of the `removed` parts (marker lines included). A removed block
-    followed by a blank line (or the end of the file) takes the blank lines before it along, so
-    no longer run of blank lines is left where it was (Python's two, Markdown's one). Raises
+    """`text` without the blocks and lines of the `removed` parts (marker lines included). A
+    removed block followed by a blank line (or the end of the file) takes the blank lines before
+    it along, so no longer run of blank lines is left where it was (Python's two, Markdown's
+    one). Raises
     MarkerError on a marker without its pair, checked whether or not the part is removed."""
     if "part:" not in text:
         return text
@@ -118,7 +126,11 @@ def without_parts(text: str, removed: frozenset[str], where: str = "") -> str:
             single = PART_LINE.search(line)
             if single and single.group(1) not in PARTS:
                 raise MarkerError(f"{where}:{number}: unknown part {single.group(1)!r}")
-            if not removing and not (single and single.group(1) in removed):
+            if removing:
+                continue
+            if single and single.group(1) in removed:
+                _drop_blank_run(kept, lines[number] if number < len(lines) else "\n")
+            else:
                 kept.append(line)
             continue
         direction, part = marker.groups()
@@ -136,9 +148,7 @@ def without_parts(text: str, removed: frozenset[str], where: str = "") -> str:
         if not removing:
             kept.append(line)
         elif not any(open_part in removed for open_part, _ in opened):
-            following = lines[number] if number < len(lines) else "\n"
-            while following.strip() == "" and kept and kept[-1].strip() == "":
-                kept.pop()
+            _drop_blank_run(kept, lines[number] if number < len(lines) else "\n")
     if opened:
         part, number = opened[-1]
         raise MarkerError(f"{where}:{number}: >>> part:{part} has no <<< part:{part}")
