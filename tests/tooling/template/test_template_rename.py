@@ -3,6 +3,7 @@ name becomes the new service's, template-only blocks go, the metadata takes the 
 
 from __future__ import annotations
 
+import json
 import subprocess
 import tomllib
 from pathlib import Path
@@ -313,3 +314,30 @@ def test_every_part_marker_in_the_repository_has_its_pair() -> None:
             except MarkerError as error:
                 problems.append(str(error))
     assert problems == []
+
+
+def test_a_single_marked_line_goes_alone_and_leaves_no_double_blank_run(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "a.py": 'X = 1\n\n\nY = "check"  # part:gateway\n\n\ndef f() -> None:\n'
+            "    call(\n        1,\n        2,  # part:events\n    )\n"
+        },
+    )
+    rename(tmp_path, **ANSWERS, removed=frozenset({"gateway", "events"}))
+    assert (tmp_path / "a.py").read_text() == (
+        "X = 1\n\n\ndef f() -> None:\n    call(\n        1,\n    )\n"
+    )
+
+
+def test_the_dashboard_loses_the_panels_of_a_removed_part_only(tmp_path: Path) -> None:
+    panels = [
+        {"title": "Logins", "targets": [{"expr": "sum(rate(login_attempts_total{}[5m]))"}]},
+        {"title": "Outbox", "targets": [{"expr": "max(outbox_backlog{})"}]},
+    ]
+    text = json.dumps({"panels": panels}, indent=2) + "\n"
+    write(tmp_path, {"deploy/grafana/dashboard.json": text})
+    assert rename(tmp_path, **ANSWERS, removed=frozenset({"gateway"})) == []
+    rename(tmp_path, **ANSWERS, removed=frozenset({"events"}))
+    kept = json.loads((tmp_path / "deploy/grafana/dashboard.json").read_text())["panels"]
+    assert [panel["title"] for panel in kept] == ["Logins"]
