@@ -46,6 +46,7 @@ PARTS: dict[str, tuple[str, ...]] = {
         "tests/events_helpers.py",
         "tools/downstream/names.py",
         "tools/devstack/brokers.py",
+        "tools/chaos/events.py",
     ),
     "gateway": (
         "app/gateway",
