@@ -141,10 +141,16 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON notes TO {role};
 def add_migration(service: Path) -> int:
     """`make migration NAME=create_notes`, its SQL, and the same table in init.sql."""
     status = run_step(service, ["make", "migration", "NAME=create_notes"])
-    created = sorted((service / "db" / "migrations").glob("*_create_notes.sql"))
+    migrations = service / "db" / "migrations"
+    created = sorted(migrations.glob("*_create_notes.sql"))
     if status != 0 or len(created) != 1:
         print(f"make migration made {[p.name for p in created]}", flush=True)
         return status or 1
+    # dbmate names a migration by the second: `make domain` may have taken the same one.
+    version = created[0].name.split("_", 1)[0]
+    if [p for p in migrations.glob(f"{version}_*.sql") if p != created[0]]:
+        latest = max(int(p.name.split("_", 1)[0]) for p in migrations.glob("*.sql"))
+        created[0] = created[0].rename(migrations / f"{latest + 1}_create_notes.sql")
     role = re.search(r"GRANT USAGE ON SCHEMA public TO (\w+);", (service / "init.sql").read_text())
     if role is None:
         print("init.sql grants the schema to no role", flush=True)
