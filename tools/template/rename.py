@@ -241,6 +241,14 @@ def remove_part_paths(root: Path, removed: frozenset[str]) -> list[Path]:
                 elif path.exists():
                     path.unlink()
                 deleted.append(path)
+    # A package whose modules all belonged to removed parts goes too (tools/downstream/ without
+    # the events' and the gateway's samples).
+    for package in sorted({path.parent for path in deleted}, reverse=True):
+        if package == root or not package.is_dir():
+            continue
+        if {p.name for p in package.iterdir()} <= {"__init__.py", "__pycache__"}:
+            shutil.rmtree(package)
+            deleted.append(package)
     return deleted
 
 

@@ -341,3 +341,18 @@ def test_the_dashboard_loses_the_panels_of_a_removed_part_only(tmp_path: Path) -
     rename(tmp_path, **ANSWERS, removed=frozenset({"events"}))
     kept = json.loads((tmp_path / "deploy/grafana/dashboard.json").read_text())["panels"]
     assert [panel["title"] for panel in kept] == ["Logins"]
+
+
+def test_a_package_left_with_only_its_init_goes_with_its_parts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(PARTS, "events", ("tools/downstream/names.py",))
+    monkeypatch.setitem(PARTS, "gateway", ("tools/downstream/echo.py",))
+    samples = {f"tools/downstream/{name}.py": "x = 1\n" for name in ("__init__", "names", "echo")}
+    write(tmp_path, {**samples, "tools/__init__.py": ""})
+    rename(tmp_path, **ANSWERS, removed=frozenset({"events"}))
+    assert (tmp_path / "tools/downstream/echo.py").exists()
+    rename(tmp_path, **ANSWERS, removed=frozenset({"events", "gateway"}))
+    assert not (tmp_path / "tools/downstream").exists()
+    rename(tmp_path, **ANSWERS, removed=frozenset({"events", "gateway"}))  # nothing left to do
+    assert (tmp_path / "tools/__init__.py").exists()
