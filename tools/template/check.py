@@ -129,20 +129,20 @@ def part_traces(root: Path, parts: frozenset[str]) -> list[str]:
 
 
 # A table of the service's own, as a team adds one (docs/migrations.md, "Writing a migration").
-MIGRATION_UP = """CREATE TABLE notes (
+MIGRATION_UP = """CREATE TABLE bookmarks (
     id       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     user_id  bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     body     text   NOT NULL
 );
-GRANT SELECT, INSERT, UPDATE, DELETE ON notes TO {role};
+GRANT SELECT, INSERT, UPDATE, DELETE ON bookmarks TO {role};
 """
 
 
 def add_migration(service: Path) -> int:
-    """`make migration NAME=create_notes`, its SQL, and the same table in init.sql."""
-    status = run_step(service, ["make", "migration", "NAME=create_notes"])
+    """`make migration NAME=create_bookmarks`, its SQL, and the same table in init.sql."""
+    status = run_step(service, ["make", "migration", "NAME=create_bookmarks"])
     migrations = service / "db" / "migrations"
-    created = sorted(migrations.glob("*_create_notes.sql"))
+    created = sorted(migrations.glob("*_create_bookmarks.sql"))
     if status != 0 or len(created) != 1:
         print(f"make migration made {[p.name for p in created]}", flush=True)
         return status or 1
@@ -150,16 +150,16 @@ def add_migration(service: Path) -> int:
     version = created[0].name.split("_", 1)[0]
     if [p for p in migrations.glob(f"{version}_*.sql") if p != created[0]]:
         latest = max(int(p.name.split("_", 1)[0]) for p in migrations.glob("*.sql"))
-        created[0] = created[0].rename(migrations / f"{latest + 1}_create_notes.sql")
+        created[0] = created[0].rename(migrations / f"{latest + 1}_create_bookmarks.sql")
     role = re.search(r"GRANT USAGE ON SCHEMA public TO (\w+);", (service / "init.sql").read_text())
     if role is None:
         print("init.sql grants the schema to no role", flush=True)
         return 1
     up = MIGRATION_UP.format(role=role.group(1))
-    created[0].write_text(f"-- migrate:up\n{up}\n-- migrate:down\nDROP TABLE notes;\n")
-    mirror = up.replace("TABLE notes", "TABLE IF NOT EXISTS notes", 1)
+    created[0].write_text(f"-- migrate:up\n{up}\n-- migrate:down\nDROP TABLE bookmarks;\n")
+    mirror = up.replace("TABLE bookmarks", "TABLE IF NOT EXISTS bookmarks", 1)
     with (service / "init.sql").open("a") as init_sql:
-        init_sql.write(f"\n-- notes (the service's own)\n{mirror}")
+        init_sql.write(f"\n-- bookmarks (the service's own)\n{mirror}")
     return 0
 
 
