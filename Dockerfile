@@ -75,6 +75,7 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
     CMD ["python", "-c", "import smtplib; smtplib.SMTP('127.0.0.1', 1025, timeout=2).quit()"]
 CMD ["python", "-m", "tools.devstack.mail_catcher", "--host", "0.0.0.0", "--port", "1025", "--folder", "/mail"]
 
+# >>> part:gateway
 # --- echo: the sample downstream service behind the gateway (compose only, never production) -
 # Built as its own target so the API image above carries no tooling.
 FROM runtime AS echo
@@ -83,3 +84,4 @@ COPY tools/downstream ./tools/downstream
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
     CMD ["python", "-m", "utils.healthcheck", "http://127.0.0.1:9000/"]
 CMD ["python", "-m", "tools.downstream.echo", "--host", "0.0.0.0", "--port", "9000"]
+# <<< part:gateway

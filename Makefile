@@ -6,9 +6,10 @@ RUN := $(UV) run --frozen
 COMPOSE_DEV := docker compose -f compose.yaml
 COMPOSE_PROD := docker compose -f compose.yaml -f compose.prod.yaml --env-file .env.prod
 
-.PHONY: help install dev prod local test lint fmt clean create-user bench fuzz chaos chaos-overload
-.PHONY: migrate migration release domain domain-sql asyncapi
-.PHONY: bench-overhead
+.PHONY: help install dev prod local test lint fmt clean create-user
+.PHONY: migrate migration release domain domain-sql
+.PHONY: asyncapi  # part:events
+.PHONY: bench bench-overhead fuzz chaos chaos-overload  # part:tooling
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -57,14 +58,16 @@ DOCKER_REQUIRED = @docker info >/dev/null 2>&1 && docker compose version >/dev/n
 	exit 1; }
 .PHONY: docker-smoke check-deploy
 
+# >>> part:events
 # make dev EVENTS_BROKER=rabbitmq|nats: that broker's compose profile, the app pointed at it.
 EVENTS_BROKER ?= redis
 DEV_BROKER_URL_rabbitmq = amqp://app:$${RABBITMQ_PASSWORD:-dev-rabbitmq-password}@rabbitmq:5672/
 DEV_BROKER_URL_nats = nats://nats:4222
 DEV_BROKER = $(if $(DEV_BROKER_URL_$(EVENTS_BROKER)),COMPOSE_PROFILES=$(EVENTS_BROKER) \
 	EVENTS_BROKER_URL=$${EVENTS_BROKER_URL:-$(DEV_BROKER_URL_$(EVENTS_BROKER))}) EVENTS_BROKER=$(EVENTS_BROKER)
+# <<< part:events
 
-dev: ## Docker dev stack (reload, source mounted) on http://localhost:8080 (HTTP_HOST_PORT); EVENTS_BROKER=rabbitmq|nats adds that broker
+dev: ## Docker dev stack (reload, source mounted) on http://localhost:8080 (HTTP_HOST_PORT)
 	$(DOCKER_REQUIRED)
 	@mkdir -p run/mail
 	MAIL_CATCHER_USER=$${MAIL_CATCHER_USER:-$$(id -u):$$(id -g)} $(DEV_BROKER) $(COMPOSE_DEV) up --detach --build --wait
@@ -87,6 +90,7 @@ docker-smoke: install ## Build, run the prod stack with throwaway secrets, e2e t
 check-deploy: install ## Compose schema + config, hadolint, nginx -t, Kubernetes overlays (kustomize + kubernetes-validate)
 	UV=$(UV) docker/check-deploy.sh
 
+# >>> part:tooling: the benchmark, chaos and capacity tooling (copier: perf_tooling)
 bench: install ## Benchmark nginx -> gunicorn with wrk (~15 min; ARGS="--smoke", "--cases hello,getName", "--baseline REF")
 	$(RUN) python -m tools.bench $(ARGS)
 
@@ -101,13 +105,16 @@ chaos: install ## Faults under load (Redis/PostgreSQL stopped, worker SIGKILL, A
 
 chaos-overload: install ## 1,024 wrk connections on /getName for 60 s, pool shedding, slowloris: results/overload-*.json (~2 min)
 	$(RUN) python -m tools.chaos --overload $(ARGS)
+# <<< part:tooling
 
 release: ## Set the version everywhere, commit and tag it: make release VERSION=1.2.0 (docs/new-service.md)
 	@test -n "$(VERSION)" || { echo "usage: make release VERSION=MAJOR.MINOR.PATCH"; exit 2; }
 	$(RUN) python -m tools.release "$(VERSION)"
 
+# >>> part:events
 asyncapi: install ## Regenerate docs/events.asyncapi.yaml from app/events/catalog.py (a test fails when they differ)
 	$(RUN) python -m app.events.asyncapi --write
+# <<< part:events
 
 create-user: install ## Create a user: make create-user USERNAME=alice [NAME="Alice A."] [ADMIN=1]
 	@test -n "$(USERNAME)" || { echo "usage: make create-user USERNAME=name [NAME=...] [ADMIN=1]"; exit 2; }
@@ -119,6 +126,6 @@ clean: ## Remove caches, run/ and results of local runs
 
 # >>> template-only: a service made with copier does not get this target (tools/template/rename.py)
 .PHONY: template-check
-template-check: install ## copier copy "Orders Service" into a temp dir: no template name left, make domain NAME=orders, then its make lint + make test pass
-	$(RUN) python -m tools.template.check
+template-check: install ## copier copy "Orders Service" with all, none and some optional parts: no template name or removed part left, make domain, a migration, make lint + make test pass (~40 min; ARGS="--variants all-on")
+	$(RUN) python -m tools.template.check $(ARGS)
 # <<< template-only

@@ -57,6 +57,7 @@ CREATE OR REPLACE TRIGGER users_touch_updated_at
     BEFORE UPDATE OF username, password_hash, name ON users
     FOR EACH ROW EXECUTE FUNCTION users_touch_updated_at();
 
+-- >>> part:events
 -- Transactional outbox: domain events are written in the same transaction as the change they
 -- describe; the relay moves them to the Redis stream and stamps published_at.
 CREATE TABLE IF NOT EXISTS outbox (
@@ -76,6 +77,7 @@ CREATE TABLE IF NOT EXISTS outbox (
 
 -- Serves the relay's `WHERE published_at IS NULL ORDER BY id`: stays tiny, only pending rows.
 CREATE INDEX IF NOT EXISTS outbox_pending_idx ON outbox (id) WHERE published_at IS NULL;
+-- <<< part:events
 
 -- accounts ----------------------------------------------------------------------------------
 -- Mail waiting to be sent (app/accounts/mailer.py). Written in the same statement as the change
@@ -127,10 +129,11 @@ $$;
 REVOKE CREATE ON SCHEMA public FROM PUBLIC;
 GRANT USAGE ON SCHEMA public TO app_user;
 GRANT SELECT, INSERT, UPDATE, DELETE ON users TO app_user;
-GRANT SELECT, INSERT, UPDATE, DELETE ON outbox TO app_user;
+GRANT SELECT, INSERT, UPDATE, DELETE ON outbox TO app_user;  -- part:events
 GRANT SELECT, INSERT, UPDATE, DELETE ON mail_outbox TO app_user;
 GRANT SELECT, INSERT, UPDATE, DELETE ON account_revocations TO app_user;
 
+-- >>> part:events
 -- events ------------------------------------------------------------------------------------
 -- Wakes the outbox relay (`LISTEN outbox`) as soon as an event commits. NOTIFY is delivered only
 -- on commit, so a rolled-back change wakes no one; the relay also polls, in case a wake-up is
@@ -146,6 +149,7 @@ $$;
 CREATE OR REPLACE TRIGGER outbox_notify
     AFTER INSERT ON outbox
     FOR EACH STATEMENT EXECUTE FUNCTION outbox_notify();
+-- <<< part:events
 
 -- accounts ----------------------------------------------------------------------------------
 -- Wakes the mail senders (`LISTEN mail_outbox`) when mail commits.
@@ -161,15 +165,17 @@ CREATE OR REPLACE TRIGGER mail_outbox_notify
     AFTER INSERT ON mail_outbox
     FOR EACH STATEMENT EXECUTE FUNCTION mail_outbox_notify();
 
--- A deleted row: its sessions and cached profile go (the listener), and other services learn it
--- (account.deleted in the outbox), in the transaction of the DELETE, whoever ran it.
+-- A deleted row: its sessions and cached profile go (the listener), in the transaction of the
+-- DELETE, whoever ran it; with domain events, other services learn it (account.deleted).
 CREATE OR REPLACE FUNCTION users_deleted() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO account_revocations (user_id, reason) VALUES (OLD.id, 'deleted');
+    -- >>> part:events
     INSERT INTO outbox (event_type, aggregate_id, payload)
     VALUES ('account.deleted', OLD.id,
             jsonb_build_object('user_id', OLD.id, 'username', OLD.username));
+    -- <<< part:events
     PERFORM pg_notify('account_revocations', OLD.id::text);
     RETURN NULL;
 END;

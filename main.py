@@ -13,7 +13,7 @@ from app.api import ROUTERS
 from app.auth.lifespan import COMPONENT as AUTH
 from app.core.logging_config import configure_logging
 from app.core.settings import Settings, get_settings
-from app.events.lifespan import COMPONENT as OUTBOX_RELAY
+from app.events.lifespan import COMPONENT as OUTBOX_RELAY  # part:events
 from app.health.lifespan import COMPONENT as HEALTH
 from app.http.errors import install_error_handlers
 from app.http.middleware import middleware_stack
@@ -31,7 +31,14 @@ from app.wiring.lifespan import build_lifespan
 from version import __version__
 
 # What the features keep for the app's life, opened in this order and closed in reverse.
-COMPONENTS = (HEALTH, AUTH, USER, ACCOUNTS, OUTBOX_RELAY, MAIL_SENDER)
+COMPONENTS = (
+    HEALTH,
+    AUTH,
+    USER,
+    ACCOUNTS,
+    OUTBOX_RELAY,  # part:events
+    MAIL_SENDER,
+)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -19,7 +19,7 @@ from app.auth.exceptions import DuplicateUser
 from app.auth.passwords import PasswordHasherService
 from app.auth.schemas import LoginRequest
 from app.core.settings import get_settings
-from app.events.cli import register as register_event_commands
+from app.events.cli import register as register_event_commands  # part:events
 from app.user.schemas import clean_name
 from app.wiring.connections import open_pool
 from utils.database.psql import close_pool
@@ -89,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--name", default="", help="display name")
     create.add_argument("--admin", action="store_true", help="give the account the admin role")
     create.set_defaults(handler=create_user_command)
-    register_event_commands(commands)
+    register_event_commands(commands)  # part:events
     register_account_commands(commands)
     return parser
 

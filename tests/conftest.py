@@ -127,7 +127,7 @@ def make_settings(database: TestDatabase, redis_db: TestRedis, **overrides: obje
         "redis_url": redis_db.url,
         "access_log": False,
         "seed_demo_user": False,
-        "outbox_relay_enabled": False,
+        "outbox_relay_enabled": False,  # part:events
         "mail_sender_enabled": False,  # tests/accounts/ start a sender with an SMTP listener
         "redis_cluster": redis_db.cluster,
     }

@@ -27,7 +27,7 @@ from app.accounts.tokens import ParsedToken, TokenKind, parse_token
 from app.auth.exceptions import InvalidToken
 from app.auth.passwords import PasswordHasherService
 from app.auth.sessions import Principal, SessionStore
-from app.observability.tracing import current_traceparent
+from app.observability.tracing import current_traceparent  # part:events
 from utils.database.psql import Pool
 
 EMAIL_INDEX = "users_email_lower_key"  # init.sql
@@ -40,10 +40,12 @@ WITH u AS (
 ), mail AS (
     INSERT INTO mail_outbox (template, user_id, recipient, params)
     SELECT 'verify_email', id, email, jsonb_build_object('username', username) FROM u
+-- >>> part:events
 ), event AS (
     INSERT INTO outbox (event_type, aggregate_id, payload, traceparent)
     SELECT 'account.created', id, jsonb_build_object('user_id', id, 'username', username), $4
       FROM u
+-- <<< part:events
 )
 SELECT id FROM u
 """
@@ -72,7 +74,11 @@ async def signup(
     created = AccountCreated(username=request.username, email=request.email)
     try:
         await pool.fetchval(
-            SIGNUP_SQL, request.username, password_hash, request.email, current_traceparent()
+            SIGNUP_SQL,
+            request.username,
+            password_hash,
+            request.email,
+            current_traceparent(),  # part:events
         )
     except asyncpg.UniqueViolationError as exc:
         if exc.constraint_name != EMAIL_INDEX or await pool.fetchval(
@@ -236,7 +242,7 @@ async def reset_password(
     await sessions.revoke_all(parsed.user_id)
 
 
-# The users_deleted trigger adds account.deleted to the outbox and the revocation row.
+# The users_deleted trigger adds the revocation row (and account.deleted, with domain events).
 DELETE_SQL = "DELETE FROM users WHERE id = $1 RETURNING id"
 DELETE_BY_NAME_SQL = "DELETE FROM users WHERE lower(username) = lower($1) RETURNING id"
 

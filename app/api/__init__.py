@@ -12,7 +12,7 @@ from fastapi import APIRouter
 
 from app.api import v1, v2
 from app.auth import router as auth
-from app.gateway import router as gateway
+from app.gateway import router as gateway  # part:gateway
 from app.health import router as health
 from app.user import router as user
 
@@ -21,6 +21,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     auth.router,
     v1.router,
     v2.router,
-    gateway.router,
+    gateway.router,  # part:gateway
     health.router,
 )

@@ -16,7 +16,7 @@ from app.auth.passwords import ClientGone
 from app.auth.schemas import LoginRequest
 from app.auth.throttle import throttle_key
 from app.observability.metrics import record_login
-from app.observability.tracing import current_traceparent
+from app.observability.tracing import current_traceparent  # part:events
 from utils.database.psql import Pool
 
 # Always one row: the account (if any) and PostgreSQL's own folding of the name, so the throttle
@@ -36,10 +36,14 @@ WITH u AS (
        SET last_login_at = now(), password_hash = coalesce($2, password_hash)
      WHERE id = $1 AND disabled_at IS NULL
  RETURNING id, username
+-- >>> part:events
+), event AS (
+    INSERT INTO outbox (event_type, aggregate_id, payload, traceparent)
+    SELECT 'user.logged_in', u.id, jsonb_build_object('user_id', u.id, 'username', u.username), $3
+      FROM u
+-- <<< part:events
 )
-INSERT INTO outbox (event_type, aggregate_id, payload, traceparent)
-SELECT 'user.logged_in', u.id, jsonb_build_object('user_id', u.id, 'username', u.username), $3
-  FROM u
+SELECT id FROM u
 """
 
 
@@ -79,7 +83,12 @@ async def login(
     new_hash = await hasher.hash(password) if hasher.needs_rehash(stored_hash) else None
     token = await sessions.create(row["id"])
     try:
-        recorded = await pool.execute(RECORD_LOGIN_SQL, row["id"], new_hash, current_traceparent())
+        recorded = await pool.execute(
+            RECORD_LOGIN_SQL,
+            row["id"],
+            new_hash,
+            current_traceparent(),  # part:events
+        )
     except BaseException:
         # No event may describe a login that the client never got: drop the session again.
         await sessions.revoke(token=token, user_id=row["id"])

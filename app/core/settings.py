@@ -25,8 +25,8 @@ PLACEHOLDER_MARKERS = ("change-me", "change_me", "changeme", "placeholder")
 # that contains one, like a placeholder. tests/core/test_production_secrets.py reads the
 # committed files and fails when one of their secrets is missing here.
 DEVELOPMENT_SECRETS = (
-    "dev-gateway-secret",
-    "local-gateway-secret",
+    "dev-gateway-secret",  # part:gateway
+    "local-gateway-secret",  # part:gateway
     "dev-app-password",
     "local-app-password",
     "dev-postgres-password",
@@ -35,11 +35,14 @@ DEVELOPMENT_SECRETS = (
     "check-only",
     "pull-only",
 )
+# >>> part:gateway
 # GATEWAY_SECRET in production (nginx's proof to /auth/verify): at least 128 random bits as hex;
 # `openssl rand -hex 32` gives 64 characters.
 GATEWAY_SECRET_MIN_LENGTH = 32
+# <<< part:gateway
 
 
+# >>> part:events
 # A broker's address when EVENTS_BROKER_URL is empty: the local servers of make local / make test.
 DEFAULT_BROKER_URLS = {
     "redis": "",  # the stream lives in REDIS_URL's Redis
@@ -47,6 +50,7 @@ DEFAULT_BROKER_URLS = {
     "kafka": "127.0.0.1:9092",
     "nats": "nats://127.0.0.1:4222",
 }
+# <<< part:events
 
 
 def _is_placeholder(value: str) -> bool:
@@ -158,7 +162,8 @@ class Settings(BaseSettings):
     # (app/http/in_flight.py); a closed loop of this many connections is never shed. 0: no bound.
     max_requests_in_flight: int = Field(default=256, ge=0)
 
-    gateway_secret: SecretStr = SecretStr("dev-gateway-secret")
+    gateway_secret: SecretStr = SecretStr("dev-gateway-secret")  # part:gateway
+    # >>> part:events
     # One stream per service: other services subscribe to this one by name.
     events_stream: str = "events:fastapi-template"
     # XADD MAXLEN ~: a consumer further behind than this loses the oldest entries.
@@ -178,6 +183,7 @@ class Settings(BaseSettings):
     events_processed_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=1)
     # A handler that fails this many times in a row sends the event to the dead letters.
     events_max_attempts: int = Field(default=5, ge=1)
+    # <<< part:events
 
     # User search (docs/api.md): the work one query may do, and how often one account may ask.
     search_statement_timeout_ms: int = Field(default=250, ge=1)
@@ -254,12 +260,15 @@ class Settings(BaseSettings):
             raise ValueError("DB_POOL_MIN_SIZE must not exceed DB_POOL_MAX_SIZE")
         return self
 
+    # >>> part:gateway
     @model_validator(mode="after")
     def _gateway_secret_not_empty(self) -> Self:
         # An empty secret would match a caller's empty `X-Gateway-Secret:` header.
         if not self.gateway_secret.get_secret_value():
             raise ValueError("GATEWAY_SECRET must not be empty")
         return self
+
+    # <<< part:gateway
 
     @model_validator(mode="after")
     def _refuse_placeholders_in_production(self) -> Self:
@@ -268,12 +277,14 @@ class Settings(BaseSettings):
         secrets = {
             "DATABASE_URL": self.database_url,
             "REDIS_URL": self.redis_url,
-            "GATEWAY_SECRET": self.gateway_secret,
+            "GATEWAY_SECRET": self.gateway_secret,  # part:gateway
         }
         if self.database_direct_url.get_secret_value():  # optional: set behind PgBouncer only
             secrets["DATABASE_DIRECT_URL"] = self.database_direct_url
+        # >>> part:events
         if self.events_broker_url.get_secret_value():  # optional: the broker's credentials
             secrets["EVENTS_BROKER_URL"] = self.events_broker_url
+        # <<< part:events
         if self.smtp_username:  # SMTP authentication is configured: its password is a secret
             if not self.smtp_password.get_secret_value():
                 raise ValueError("SMTP_USERNAME is set but SMTP_PASSWORD is empty in production")
@@ -300,17 +311,21 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"development secret(s) in production: {', '.join(known)}; set real values"
             )
+        # >>> part:gateway
         if len(self.gateway_secret.get_secret_value()) < GATEWAY_SECRET_MIN_LENGTH:
             raise ValueError(
                 f"GATEWAY_SECRET must have at least {GATEWAY_SECRET_MIN_LENGTH} characters in "
                 "production (e.g. `openssl rand -hex 32`)"
             )
+        # <<< part:gateway
         if self.seed_demo_user:
             raise ValueError("SEED_DEMO_USER must be false in production")
+        # >>> part:events
         if self.events_broker != "redis" and not self.events_broker_url.get_secret_value():
             raise ValueError(
                 f"EVENTS_BROKER={self.events_broker} needs EVENTS_BROKER_URL in production"
             )
+        # <<< part:events
         return self._refuse_development_mail_settings()
 
     def _refuse_development_mail_settings(self) -> Self:
@@ -363,10 +378,13 @@ class Settings(BaseSettings):
             )
         return self
 
+    # >>> part:events
     @property
     def broker_url(self) -> str:
         """EVENTS_BROKER_URL, or the chosen broker's default on this machine."""
         return self.events_broker_url.get_secret_value() or DEFAULT_BROKER_URLS[self.events_broker]
+
+    # <<< part:events
 
     @property
     def relay_database_url(self) -> str:

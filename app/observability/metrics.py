@@ -81,6 +81,7 @@ HASH_DURATION = Histogram(
 )
 
 # Outbox and sessions -----------------------------------------------------------------------
+# >>> part:events
 # Set by the active relay only, about once a second: the most recent value of any live worker
 # is the current leader's (a former leader's last value is older).
 OUTBOX_BACKLOG = Gauge(
@@ -119,6 +120,7 @@ EVENTS_CONSUMER_LAG = Gauge(
     ["broker", "group"],
     multiprocess_mode="livemostrecent",
 )
+# <<< part:events
 SESSIONS_CREATED = Counter("sessions_created", "Sessions created (logins)")
 SESSIONS_REVOKED = Counter("sessions_revoked", "Sessions revoked (logout, logout-all)")
 

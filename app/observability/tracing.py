@@ -4,9 +4,9 @@ When off (the default) nothing here runs on the request path: FastAPI's telemetr
 and redis are not patched, and the helpers below return at their first line. When on, FastAPI
 makes the server span (its native OpenTelemetry support), asyncpg and redis get OpenTelemetry's
 instrumentations; a W3C `traceparent` from the client (through nginx) is continued, or a trace
-starts here; the span records nginx's request id; the context
-goes into the outbox event (`current_traceparent`), into /auth/verify's answer (nginx hands it
-to the service behind the gateway) and onto every log line of a sampled request.
+starts here; the span records nginx's request id; the context goes onto every log line of a
+sampled request, and where the optional parts are there, into the outbox event
+(`current_traceparent`) and the gateway's verify answer (nginx hands it to the service behind).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ import asyncpg
 
 from app.auth.profile_cache import ProfileCache
 from app.auth.sessions import Principal
-from app.observability.tracing import current_traceparent
+from app.observability.tracing import current_traceparent  # part:events
 from app.user.exceptions import SearchTooBroad, UserGone
 from app.user.schemas import UserMatch, UserName
 from utils.database.psql import Pool
@@ -24,11 +24,13 @@ WITH old AS (
     UPDATE users u SET name = $2, version = u.version + 1
       FROM old WHERE u.id = old.id
  RETURNING u.id, u.username, u.name, u.version, old.name AS old_name
+-- >>> part:events
 ), event AS (
     INSERT INTO outbox (event_type, aggregate_id, payload, traceparent)
     SELECT 'user.name_changed', id,
            jsonb_build_object('user_id', id, 'old_name', old_name, 'new_name', name), $3
       FROM changed WHERE old_name IS DISTINCT FROM name
+-- <<< part:events
 )
 SELECT c.username, c.name, c.version, u.role FROM changed c JOIN users u USING (id)
 """
@@ -62,7 +64,12 @@ async def get_profile(*, pool: Pool, profiles: ProfileCache, user: Principal) ->
 
 
 async def set_name(*, pool: Pool, profiles: ProfileCache, user: Principal, name: str) -> UserName:
-    row = await pool.fetchrow(SET_NAME_SQL, user.user_id, name, current_traceparent())
+    row = await pool.fetchrow(
+        SET_NAME_SQL,
+        user.user_id,
+        name,
+        current_traceparent(),  # part:events
+    )
     if row is None:
         raise UserGone
     await profiles.store(

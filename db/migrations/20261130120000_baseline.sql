@@ -50,6 +50,7 @@ CREATE OR REPLACE TRIGGER users_touch_updated_at
     BEFORE UPDATE OF username, password_hash, name ON users
     FOR EACH ROW EXECUTE FUNCTION users_touch_updated_at();
 
+-- >>> part:events
 -- Transactional outbox: domain events are written in the same transaction as the change they
 -- describe; the relay moves them to the Redis stream and stamps published_at.
 CREATE TABLE IF NOT EXISTS outbox (
@@ -66,6 +67,7 @@ CREATE TABLE IF NOT EXISTS outbox (
 
 -- Serves the relay's `WHERE published_at IS NULL ORDER BY id`: stays tiny, only pending rows.
 CREATE INDEX IF NOT EXISTS outbox_pending_idx ON outbox (id) WHERE published_at IS NULL;
+-- <<< part:events
 
 -- Least privilege: the application reads and writes rows; it cannot create, alter or drop.
 DO $$
@@ -79,8 +81,9 @@ $$;
 REVOKE CREATE ON SCHEMA public FROM PUBLIC;
 GRANT USAGE ON SCHEMA public TO app_user;
 GRANT SELECT, INSERT, UPDATE ON users TO app_user;
-GRANT SELECT, INSERT, UPDATE, DELETE ON outbox TO app_user;
+GRANT SELECT, INSERT, UPDATE, DELETE ON outbox TO app_user;  -- part:events
 
+-- >>> part:events
 -- events ------------------------------------------------------------------------------------
 -- Wakes the outbox relay (`LISTEN outbox`) as soon as an event commits. NOTIFY is delivered only
 -- on commit, so a rolled-back change wakes no one; the relay also polls, in case a wake-up is
@@ -96,6 +99,7 @@ $$;
 CREATE OR REPLACE TRIGGER outbox_notify
     AFTER INSERT ON outbox
     FOR EACH STATEMENT EXECUTE FUNCTION outbox_notify();
+-- <<< part:events
 
 -- migrate:down
 -- Not reversible: rolling the baseline back would drop every user. Drop the database instead.

@@ -66,15 +66,17 @@ CREATE TRIGGER mail_outbox_notify
     AFTER INSERT ON mail_outbox
     FOR EACH STATEMENT EXECUTE FUNCTION mail_outbox_notify();
 
--- A deleted row: its sessions and cached profile go (the listener), and other services learn it
--- (account.deleted in the outbox), in the transaction of the DELETE, whoever ran it.
+-- A deleted row: its sessions and cached profile go (the listener), in the transaction of the
+-- DELETE, whoever ran it; with domain events, other services learn it (account.deleted).
 CREATE FUNCTION users_deleted() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO account_revocations (user_id, reason) VALUES (OLD.id, 'deleted');
+    -- >>> part:events
     INSERT INTO outbox (event_type, aggregate_id, payload)
     VALUES ('account.deleted', OLD.id,
             jsonb_build_object('user_id', OLD.id, 'username', OLD.username));
+    -- <<< part:events
     PERFORM pg_notify('account_revocations', OLD.id::text);
     RETURN NULL;
 END;

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 
-import asyncpg
+import asyncpg  # part:gateway
 import httpx
 
 from tests.accounts.conftest import NewAccount, log_in, sign_up
@@ -92,6 +92,7 @@ async def test_disabling_an_unknown_account_is_404(
     assert response.status_code == 404
 
 
+# >>> part:gateway
 async def test_the_gateway_hands_the_role_to_the_services_behind_it(
     client: httpx.AsyncClient, state: AppState, database: TestDatabase, redis_db: TestRedis
 ) -> None:
@@ -104,6 +105,10 @@ async def test_the_gateway_hands_the_role_to_the_services_behind_it(
         assert cold.headers["X-User-Role"] == warm.headers["X-User-Role"] == role
 
 
+# <<< part:gateway
+
+
+# >>> part:gateway
 async def test_a_role_changed_with_plain_sql_reaches_the_gateway(
     client: httpx.AsyncClient, state: AppState, database: TestDatabase
 ) -> None:
@@ -122,3 +127,6 @@ async def test_a_role_changed_with_plain_sql_reaches_the_gateway(
             break
         await asyncio.sleep(0.01)
     assert role == "admin"
+
+
+# <<< part:gateway

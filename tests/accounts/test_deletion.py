@@ -1,7 +1,7 @@
 """Deleting an account: DELETE /v1/accounts/me, `python -m app.cli delete-user`, and a row
 deleted with plain SQL behind the service's back. Each way, the account's live tokens get 401
-at /getName, /v1/users/search and the gateway's /auth/verify, and account.deleted is in the
-outbox."""
+at /getName, /v1/users/search and the gateway's verify endpoint, and account.deleted is in the
+outbox (with domain events)."""
 
 from __future__ import annotations
 
@@ -21,23 +21,42 @@ from tests.test_cli import run_cli
 NOTIFICATION_BOUND_SECONDS = 2.0
 
 
+# What /getName, the search and the gateway's verify endpoint answer a live and a deleted account.
+ALIVE = [
+    200,
+    200,
+    204,  # part:gateway
+]
+GONE = [
+    401,
+    401,
+    401,  # part:gateway
+]
+
+
 async def answers(
     client: httpx.AsyncClient, headers: dict[str, str], settings: Settings
 ) -> list[int]:
+    # >>> part:gateway
     gateway = {**headers, "X-Gateway-Secret": settings.gateway_secret.get_secret_value()}
+    # <<< part:gateway
     return [
         (await client.get("/getName", headers=headers)).status_code,
         (await client.get("/v1/users/search", params={"q": "acct"}, headers=headers)).status_code,
-        (await client.get("/auth/verify", headers=gateway)).status_code,
+        (await client.get("/auth/verify", headers=gateway)).status_code,  # part:gateway
     ]
 
 
+# >>> part:events
 async def deleted_event_count(state: AppState, user_id: int) -> int:
     count: int = await state.pool.fetchval(
         "SELECT count(*) FROM outbox WHERE event_type = 'account.deleted' AND aggregate_id = $1",
         user_id,
     )
     return count
+
+
+# <<< part:events
 
 
 async def user_id_of(state: AppState, username: str) -> int:
@@ -51,14 +70,14 @@ async def test_deleting_the_account_ends_its_sessions_at_once(
     account = await sign_up(client)
     user_id = await user_id_of(state, account.username)
     headers, other = await log_in(client, account), await log_in(client, account)
-    assert await answers(client, other, state.settings) == [200, 200, 204]  # profile cached
+    assert await answers(client, other, state.settings) == ALIVE  # profile cached
     response = await client.request(
         "DELETE", "/v1/accounts/me", json={"password": account.password}, headers=headers
     )
     assert response.status_code == 204
-    assert await answers(client, other, state.settings) == [401, 401, 401]
+    assert await answers(client, other, state.settings) == GONE
     assert await state.redis.exists(f"user:{user_id}") == 0
-    assert await deleted_event_count(state, user_id) == 1
+    assert await deleted_event_count(state, user_id) == 1  # part:events
     assert (await client.post("/login", json=account.credentials)).status_code == 401
 
 
@@ -78,7 +97,7 @@ async def test_a_row_deleted_with_plain_sql_loses_its_live_token_at_the_next_req
     account = await sign_up(client)
     user_id = await user_id_of(state, account.username)
     headers = await log_in(client, account)
-    assert await answers(client, headers, state.settings) == [200, 200, 204]
+    assert await answers(client, headers, state.settings) == ALIVE
     owner = await asyncpg.connect(database.url)  # behind the service's back
     try:
         await owner.execute("DELETE FROM users WHERE id = $1", user_id)
@@ -88,8 +107,8 @@ async def test_a_row_deleted_with_plain_sql_loses_its_live_token_at_the_next_req
     while await state.redis.exists(f"session:{headers['Authorization'].split()[1]}"):
         assert asyncio.get_running_loop().time() < deadline, "sessions still there"
         await asyncio.sleep(0.01)
-    assert await answers(client, headers, state.settings) == [401, 401, 401]
-    assert await deleted_event_count(state, user_id) == 1
+    assert await answers(client, headers, state.settings) == GONE
+    assert await deleted_event_count(state, user_id) == 1  # part:events
 
 
 async def test_delete_user_on_the_command_line_ends_the_sessions(
@@ -102,7 +121,7 @@ async def test_delete_user_on_the_command_line_ends_the_sessions(
         run_cli, database, redis_db, "delete-user", account.username.upper(), stdin=""
     )
     assert result.returncode == 0, result.stderr
-    assert await answers(client, headers, state.settings) == [401, 401, 401]
+    assert await answers(client, headers, state.settings) == GONE
 
 
 async def test_delete_user_of_an_unknown_name_is_exit_code_1(

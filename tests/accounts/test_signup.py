@@ -167,6 +167,7 @@ async def test_signups_per_address_are_limited_with_retry_after(client: httpx.As
     assert response.json() == {"detail": "Too many attempts; retry later"}
 
 
+# >>> part:events
 async def test_signup_writes_an_account_created_event(
     client: httpx.AsyncClient, state: AppState
 ) -> None:
@@ -177,6 +178,9 @@ async def test_signup_writes_an_account_created_event(
         account.username,
     )
     assert payload == account.username
+
+
+# <<< part:events
 
 
 async def test_a_method_the_path_lacks_is_405_naming_every_method_it_has(

@@ -27,7 +27,7 @@ from app.auth.sessions import (
     session_key,
     sessions_index_key,
 )
-from app.events.publisher import published_key
+from app.events.publisher import published_key  # part:events
 from tests.conftest import UserFactory, http_client, login, make_settings, running
 from tests.services import TestDatabase, TestRedis
 from tools.devstack.throwaway import ThrowawayRedis, ThrowawayRedisCluster
@@ -44,9 +44,13 @@ def test_the_deadline_key_is_in_the_cluster_slot_of_its_session() -> None:
     assert key_slot(session_deadline_key(token).encode()) == key_slot(session_key(token).encode())
 
 
+# >>> part:events
 def test_an_events_published_marker_is_in_the_slot_of_its_stream() -> None:
     marker = published_key("events:users", "0b5a6c1e-0000-4000-8000-000000000000")
     assert key_slot(marker.encode()) == key_slot(b"events:users")
+
+
+# <<< part:events
 
 
 async def test_a_write_on_a_connection_closed_under_it_counts_as_redis_unavailable(

@@ -15,22 +15,25 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr, ValidationError
+from pydantic import (
+    SecretStr,  # part:gateway
+    ValidationError,
+)
 
 from app.core.settings import (
     DEVELOPMENT_SECRETS,
-    GATEWAY_SECRET_MIN_LENGTH,
+    GATEWAY_SECRET_MIN_LENGTH,  # part:gateway
     PLACEHOLDER_MARKERS,
     Settings,
 )
-from tests.conftest import http_client, running
+from tests.conftest import http_client, running  # part:gateway
 from tests.services import ROOT
 
 REAL = {
     "environment": "production",
     "database_url": "postgresql://app_user:Zq7-real-db-pass@db:5432/app",
     "redis_url": "redis://:Zq7-real-redis-pass@redis:6379/0",
-    "gateway_secret": "Zq7-a-real-gateway-secret-of-at-least-32-chars",
+    "gateway_secret": "Zq7-a-real-gateway-secret-of-at-least-32-chars",  # part:gateway
     "public_base_url": "https://accounts.acme-corp.io",
     "mail_from": "no-reply@acme-corp.io",
 }
@@ -114,7 +117,8 @@ PUBLISHED = published_secrets()
 def test_the_scan_finds_the_secrets_we_know_are_published() -> None:
     values = {p.value for p in PUBLISHED}
     known = {"local-app-password", "dev-app-password", "dev-postgres-password"}
-    assert known | {"dev-gateway-secret", "local-gateway-secret"} <= values
+    known |= {"dev-gateway-secret", "local-gateway-secret"}  # part:gateway
+    assert known <= values
 
 
 def _refused(**values: object) -> bool:
@@ -127,10 +131,12 @@ def _refused(**values: object) -> bool:
 
 @pytest.mark.parametrize("secret", PUBLISHED, ids=repr)
 def test_production_refuses_every_published_secret(secret: Published) -> None:
+    # >>> part:gateway
     padded = (
         f"{secret.value}-{'k' * GATEWAY_SECRET_MIN_LENGTH}"  # long enough to pass the length rule
     )
     assert _refused(gateway_secret=padded), "as GATEWAY_SECRET"
+    # <<< part:gateway
     database_url = f"postgresql://app_user:{secret.value}@db/app"
     assert _refused(database_url=database_url)
     assert _refused(redis_url=f"redis://:{secret.value}@redis:6379/0")
@@ -143,22 +149,35 @@ def test_development_secrets_names_every_published_secret(secret: Published) -> 
     assert placeholder or any(known in secret.value for known in DEVELOPMENT_SECRETS)
 
 
+# >>> part:gateway
 @pytest.mark.parametrize("secret", ["", "x", "k" * (GATEWAY_SECRET_MIN_LENGTH - 1)])
 def test_production_refuses_a_short_gateway_secret(secret: str) -> None:
     with pytest.raises(ValidationError, match="GATEWAY_SECRET"):
         Settings.model_validate({**REAL, "gateway_secret": secret})
 
 
+# <<< part:gateway
+
+
+# >>> part:gateway
 def test_production_accepts_a_gateway_secret_of_the_minimum_length() -> None:
     secret = "Zq7" + "k" * (GATEWAY_SECRET_MIN_LENGTH - 3)
     assert Settings.model_validate({**REAL, "gateway_secret": secret}).is_production
 
 
+# <<< part:gateway
+
+
+# >>> part:gateway
 def test_no_environment_accepts_an_empty_gateway_secret() -> None:
     with pytest.raises(ValidationError, match="GATEWAY_SECRET"):
         Settings.model_validate({"environment": "development", "gateway_secret": ""})
 
 
+# <<< part:gateway
+
+
+# >>> part:gateway
 @pytest.mark.parametrize("sent", [None, ""])
 async def test_verify_refuses_everyone_when_the_gateway_secret_is_empty(
     settings: Settings, sent: str | None
@@ -172,6 +191,9 @@ async def test_verify_refuses_everyone_when_the_gateway_secret_is_empty(
     async with running(empty) as app, http_client(app) as client:
         response = await client.get("/auth/verify", headers=headers)
     assert response.status_code == 403
+
+
+# <<< part:gateway
 
 
 def test_the_published_files_are_read_from_the_repository() -> None:

@@ -99,7 +99,7 @@ async def test_app_role_can_write_rows_but_not_alter_tables(
         )
         for ddl in (
             "ALTER TABLE users ADD COLUMN x int",
-            "DROP TABLE outbox",
+            "DROP TABLE account_revocations",
             "CREATE TABLE sneaky (id int)",
         ):
             with pytest.raises(asyncpg.InsufficientPrivilegeError):

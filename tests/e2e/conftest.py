@@ -37,9 +37,11 @@ def stack_env(database: TestDatabase, redis_db: TestRedis, **extra: str) -> dict
         "SEED_DEMO_USER": "false",
         "ACCESS_LOG": "true",
         "LOG_LEVEL": "INFO",
+        # >>> part:events
         # The stack's outbox relay publishes to a stream of its own: concurrent sessions (and
         # the event tests) share the Redis DB index.
         "EVENTS_STREAM": f"events:e2e:{secrets.token_hex(4)}",
+        # <<< part:events
         # A stack's mail senders would take the queued mail of every app on the database (the
         # in-process one of tests/accounts/ too) to an SMTP server nobody reads: off, except in
         # tests/e2e/test_accounts.py (a database of its own, and its own listener).

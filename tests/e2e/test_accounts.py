@@ -22,7 +22,7 @@ from tools.devstack.stack import LocalStack
 pytestmark = pytest.mark.e2e
 
 MAIL_WAIT_SECONDS = 10.0
-ECHO = "/services/echo/whoami"
+ECHO = "/services/echo/whoami"  # part:gateway
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +80,7 @@ async def statuses(http: httpx.AsyncClient, headers: dict[str, str]) -> list[int
     return [
         (await http.get("/getName", headers=headers)).status_code,
         (await http.get("/v1/users/search", params={"q": "e2e"}, headers=headers)).status_code,
-        (await http.get(ECHO, headers=headers)).status_code,
+        (await http.get(ECHO, headers=headers)).status_code,  # part:gateway
     ]
 
 
@@ -104,7 +104,7 @@ async def test_an_account_from_sign_up_to_deletion(
         mine, other = await login(http, first), await login(http, first)
         me = (await http.get("/v1/accounts/me", headers=mine)).json()
         assert (me["email"], me["email_verified"]) == (email, True)
-        assert await statuses(http, other) == [200, 200, 200]
+        assert set(await statuses(http, other)) == {200}
 
         second = Account(first.username, secrets.token_urlsafe(16))
         changed = await http.post(
@@ -113,8 +113,8 @@ async def test_an_account_from_sign_up_to_deletion(
             headers=mine,
         )
         assert changed.status_code == 204
-        assert await statuses(http, other) == [401, 401, 401]
-        assert await statuses(http, mine) == [200, 200, 200]
+        assert set(await statuses(http, other)) == {401}
+        assert set(await statuses(http, mine)) == {200}
         await next_mail(mail, email, "password was changed")
 
         asked = await http.post("/v1/accounts/password-reset", json={"email": email.upper()})
@@ -126,15 +126,15 @@ async def test_an_account_from_sign_up_to_deletion(
             json={"token": reset_mail.token, "new_password": third.password},
         )
         assert reset.status_code == 204
-        assert await statuses(http, mine) == [401, 401, 401]
+        assert set(await statuses(http, mine)) == {401}
 
         last = await login(http, third)
-        assert await statuses(http, last) == [200, 200, 200]
+        assert set(await statuses(http, last)) == {200}
         deleted = await http.request(
             "DELETE", "/v1/accounts/me", json={"password": third.password}, headers=last
         )
         assert deleted.status_code == 204
-        assert await statuses(http, last) == [401, 401, 401]
+        assert set(await statuses(http, last)) == {401}
         gone = await http.post(
             "/login", json={"username": third.username, "password": third.password}
         )

@@ -96,18 +96,26 @@ async def test_request_id_is_kept_or_made_and_logged(
 
 
 async def test_security_headers_on_success_and_on_nginx_errors(http: httpx.AsyncClient) -> None:
-    for path in ("/v1/hello", "/static/nope.png", "/auth/verify"):
+    for path in (
+        "/v1/hello",
+        "/static/nope.png",
+        "/auth/verify",  # part:gateway
+    ):
         response = await http.get(path)
         for name, value in SECURITY_HEADERS.items():
             assert response.headers.get(name) == value, (path, name)
 
 
+# >>> part:gateway
 async def test_gateway_verify_endpoint_is_not_reachable_from_outside(
     http: httpx.AsyncClient,
 ) -> None:
     response = await http.get("/auth/verify", headers={"X-Gateway-Secret": "guess"})
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/json"
+
+
+# <<< part:gateway
 
 
 async def test_public_hello_is_micro_cached_but_authorized_requests_are_not(

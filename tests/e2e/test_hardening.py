@@ -88,6 +88,7 @@ async def test_requests_nginx_refuses_get_json_errors(
     assert_json_error(answer, status)
 
 
+# >>> part:gateway
 async def test_echo_path_without_slash_is_a_json_404_that_ignores_the_host(
     target: Target,
 ) -> None:
@@ -96,6 +97,9 @@ async def test_echo_path_without_slash_is_a_json_404_that_ignores_the_host(
     assert_json_error(answer, 404)
     assert b"evil.example" not in answer.body
     assert "evil.example" not in "".join(answer.headers.values())
+
+
+# <<< part:gateway
 
 
 @pytest.fixture

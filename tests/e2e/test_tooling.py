@@ -11,7 +11,13 @@ from dotenv import dotenv_values
 
 from app.core.settings import Settings
 from tests.services import ADMIN_URL, as_app_user, with_database
-from tools.devstack.image_contents import ECHO_ALLOWED, MAIL_CATCHER_FILES, findings, tooling_in
+from tools.devstack.image_contents import (
+    ALLOWED_BY_SERVICE,
+    ECHO_ALLOWED,  # part:gateway
+    MAIL_CATCHER_FILES,
+    findings,
+    tooling_in,
+)
 from tools.devstack.nginx import ROOT
 from tools.devstack.schema import prepare_database
 from tools.devstack.smoke import throwaway_env
@@ -72,15 +78,17 @@ def test_docker_smoke_accepts_an_image_of_runtime_files_only() -> None:
 
 
 def test_docker_smoke_names_each_piece_of_tooling_in_the_api_image() -> None:
-    tooling = ["tools/bench/cli.py", "tests/conftest.py", "docs/api.md", "results/a.json", ".env"]
+    tooling = ["tools/domain/cli.py", "tests/conftest.py", "docs/api.md", "results/a.json", ".env"]
     assert tooling_in([*RUNTIME_FILES, *tooling]) == sorted(tooling)
 
 
+# >>> part:gateway
 def test_echo_image_may_carry_the_sample_service_but_no_other_tooling() -> None:
-    files = [*RUNTIME_FILES, "tools/__init__.py", "tools/downstream/echo.py", "tools/chaos/run.py"]
-    assert tooling_in(files, ECHO_ALLOWED) == ["tools/chaos/run.py"]
+    files = [*RUNTIME_FILES, "tools/__init__.py", "tools/downstream/echo.py", "tools/domain/run.py"]
+    assert tooling_in(files, ECHO_ALLOWED) == ["tools/domain/run.py"]
 
 
+# <<< part:gateway
 def test_mail_catcher_image_holds_the_catcher_alone() -> None:
     assert findings("mail", list(MAIL_CATCHER_FILES)) == []
     extra = ["main.py", "app/settings.py", "tools/devstack/local.py", "tests/conftest.py"]
@@ -100,5 +108,5 @@ def test_the_mail_catchers_files_are_what_its_module_imports() -> None:
 
 
 def test_an_empty_listing_is_a_finding_for_every_image() -> None:
-    for service in ("api", "echo", "mail"):
+    for service in ALLOWED_BY_SERVICE:
         assert findings(service, []) == ["(no files listed)"]

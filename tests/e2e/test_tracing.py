@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from redis.asyncio import Redis
+from redis.asyncio import Redis  # part:events
 
 from app.observability.tracing import REQUEST_ID_ATTRIBUTE
 from tests.conftest import UserFactory
@@ -91,6 +91,7 @@ async def test_client_trace_reaches_app_postgres_and_redis_spans_and_logs(
     assert all(line["trace_id"] == trace_id for line in traced)
 
 
+# >>> part:gateway
 async def test_trace_goes_on_to_the_service_behind_the_gateway(
     stack: LocalStack, make_user: UserFactory
 ) -> None:
@@ -108,6 +109,10 @@ async def test_trace_goes_on_to_the_service_behind_the_gateway(
     assert received != traceparent["traceparent"]  # continued from the app's span, not copied
 
 
+# <<< part:gateway
+
+
+# >>> part:events
 async def test_published_event_carries_the_trace(stack: LocalStack, make_user: UserFactory) -> None:
     user = await make_user()
     trace_id, traceparent = new_trace()
@@ -131,6 +136,10 @@ async def test_published_event_carries_the_trace(stack: LocalStack, make_user: U
     assert mine[0]["event_type"] == "user.logged_in"
 
 
+# <<< part:events
+
+
+# >>> part:events
 async def events_of_trace(redis: Redis, trace_id: str) -> list[dict[str, str]]:
     """Events carrying the trace, in any stack's stream: stacks on one database share one
     active relay (an advisory lock), which publishes to its own stack's stream."""
@@ -139,3 +148,6 @@ async def events_of_trace(redis: Redis, trace_id: str) -> list[dict[str, str]]:
         entries: list[tuple[str, dict[str, str]]] = await redis.xrange(stream)  # type: ignore[assignment]
         found += [f for _, f in entries if f.get("traceparent", "").split("-")[1:2] == [trace_id]]
     return found
+
+
+# <<< part:events

@@ -114,16 +114,17 @@ async def test_error_bodies_carry_no_stack_trace_or_sql(redis_db: TestRedis) -> 
 
 
 async def test_a_login_whose_record_step_fails_leaves_no_session(redis_db: TestRedis) -> None:
-    """The login's outbox event cannot be written: the client gets an error, and the session
-    made just before is deleted again (no event may describe a login nobody got)."""
+    """The login's record step (the `last_login_at` update, and its outbox event) cannot be
+    written: the client gets an error, and the session made just before is deleted again (no
+    event may describe a login nobody got)."""
     db = await TestDatabase.create()
     try:
         conn = await asyncpg.connect(db.url)
         try:
             await conn.execute(
                 "CREATE FUNCTION refuse_event() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
-                " RAISE EXCEPTION 'outbox refused'; END $$;"
-                " CREATE TRIGGER refuse_event BEFORE INSERT ON outbox"
+                " RAISE EXCEPTION 'record refused'; END $$;"
+                " CREATE TRIGGER refuse_event BEFORE UPDATE ON users"
                 " FOR EACH ROW EXECUTE FUNCTION refuse_event();"
             )
         finally:
@@ -240,7 +241,7 @@ PRODUCTION = {
     "environment": "production",
     "database_url": "postgresql://app_user:s3cret-Db@127.0.0.1:1/app",
     "redis_url": "redis://:s3cret-Redis-pass@127.0.0.1:1/0",
-    "gateway_secret": "a-real-gateway-secret-of-at-least-32-chars",
+    "gateway_secret": "a-real-gateway-secret-of-at-least-32-chars",  # part:gateway
     "public_base_url": "https://accounts.acme-corp.io",
     "mail_from": "no-reply@acme-corp.io",
 }

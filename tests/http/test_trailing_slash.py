@@ -16,7 +16,7 @@ from main import create_app
     [
         ("GET", "/metrics/"),
         ("GET", "/getName/"),
-        ("GET", "/auth/verify/"),
+        ("GET", "/auth/verify/"),  # part:gateway
         ("POST", "/login/"),
         ("GET", "/v1/hello/"),
         ("GET", "/health/live/"),

@@ -82,9 +82,9 @@ def test_the_api_gets_its_own_credentials_from_the_secret_and_not_the_owners(
     own = (
         "DATABASE_URL",
         "REDIS_URL",
-        "GATEWAY_SECRET",
+        "GATEWAY_SECRET",  # part:gateway
         "DATABASE_DIRECT_URL",
-        "EVENTS_BROKER_URL",
+        "EVENTS_BROKER_URL",  # part:events
         "SMTP_USERNAME",
         "SMTP_PASSWORD",
     )
@@ -98,7 +98,7 @@ def test_the_api_gets_its_own_credentials_from_the_secret_and_not_the_owners(
     }
     assert optional == {
         "DATABASE_DIRECT_URL",
-        "EVENTS_BROKER_URL",
+        "EVENTS_BROKER_URL",  # part:events
         "SMTP_USERNAME",
         "SMTP_PASSWORD",
     }
@@ -124,7 +124,7 @@ def test_the_rendered_settings_start_the_app_in_the_overlays_environment(
     secrets = {
         "database_url": "postgresql://app_user:s3cret-Db@db:5432/app",
         "redis_url": "redis://:s3cret-Redis-pass@redis:6379/0",
-        "gateway_secret": "a-real-gateway-secret-of-at-least-32-chars",
+        "gateway_secret": "a-real-gateway-secret-of-at-least-32-chars",  # part:gateway
     }
     values = {key.lower(): value for key, value in config.items()}
     # The prod overlay's placeholders (the operator's own hosts) refuse to start as they are...

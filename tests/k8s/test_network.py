@@ -22,10 +22,10 @@ def _who_reaches(objects: list[Object], destination: Labels, port: int) -> set[s
     }
 
 
-def test_only_nginx_reaches_the_api_and_echo(objects: list[Object]) -> None:
+def test_only_nginx_reaches_the_api_and_the_service_behind_it(objects: list[Object]) -> None:
     pods = _pods(objects)
     assert _who_reaches(objects, pods["api"], 8000) == {"nginx"}
-    assert _who_reaches(objects, pods["echo"], 9000) == {"nginx"}
+    assert _who_reaches(objects, pods["echo"], 9000) == {"nginx"}  # part:gateway
     assert allowed(objects, Connection(EXTERNAL, pods["nginx"], 8080))
     assert not allowed(objects, Connection(EXTERNAL, pods["api"], 8000))
 

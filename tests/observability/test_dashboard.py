@@ -61,6 +61,6 @@ def test_dashboard_covers_red_pools_and_outbox() -> None:
         "http_request_duration_seconds_bucket",
         "db_pool_connections_in_use",
         "redis_pool_connections_in_use",
-        "outbox_backlog",
+        "outbox_backlog",  # part:events
     ):
         assert metric in queries

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import asyncio
 
-import asyncpg
+import asyncpg  # part:events
 import httpx
 import pytest
 from prometheus_client import REGISTRY
 
 from app.core.settings import Settings
-from app.events.outbox import backlog
+from app.events.outbox import backlog  # part:events
 from app.observability.http_metrics import PendingHttpMetrics
 from app.observability.sampling import sample_pools
 from app.wiring.connections import open_pool
@@ -82,6 +82,7 @@ def test_every_login_outcome_is_exported() -> None:
     assert REGISTRY.get_sample_value("login_attempts_total", {"outcome": "throttled"}) is not None
 
 
+# >>> part:events
 async def test_outbox_backlog_counts_pending_events_and_their_age(database: TestDatabase) -> None:
     conn = await asyncpg.connect(database.url)
     transaction = conn.transaction()  # rolled back: the shared scratch database stays as it was
@@ -97,6 +98,9 @@ async def test_outbox_backlog_counts_pending_events_and_their_age(database: Test
         await conn.close()
     assert pending >= 1
     assert oldest_age >= 90
+
+
+# <<< part:events
 
 
 def test_gathered_requests_reach_counter_and_histogram_on_flush() -> None:

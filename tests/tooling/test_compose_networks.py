@@ -110,6 +110,7 @@ def config(request: pytest.FixtureRequest) -> dict[str, Any]:
     return load(request.param)
 
 
+# >>> part:gateway
 def test_the_api_and_the_service_behind_the_gateway_share_no_network(
     config: dict[str, Any],
 ) -> None:
@@ -117,13 +118,22 @@ def test_the_api_and_the_service_behind_the_gateway_share_no_network(
     assert not shared, f"api and echo both on {sorted(shared)}"
 
 
+# <<< part:gateway
+
+
 def test_nginx_reaches_the_api_and_the_service_behind_the_gateway(config: dict[str, Any]) -> None:
     nginx = networks_of(config, "nginx").keys()
     assert nginx & networks_of(config, "api").keys()
-    assert nginx & networks_of(config, "echo").keys()
+    assert nginx & networks_of(config, "echo").keys()  # part:gateway
 
 
-@pytest.mark.parametrize("outside", ["nginx", "echo"])
+@pytest.mark.parametrize(
+    "outside",
+    [
+        "nginx",
+        "echo",  # part:gateway
+    ],
+)
 @pytest.mark.parametrize("database", ["postgres", "redis"])
 def test_only_the_api_and_migrate_reach_the_databases(
     config: dict[str, Any], outside: str, database: str

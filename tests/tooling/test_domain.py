@@ -146,7 +146,7 @@ def test_its_tests_and_the_migration_tests_pass(service: tuple[Path, str]) -> No
         ("user", "app/user exists already"),
         ("auth", "app/auth exists already"),
         ("users", "a table 'users' exists already"),
-        ("outbox", "a table 'outbox' exists already"),
+        ("outbox", "a table 'outbox' exists already"),  # part:events
         ("hello", "uses the name 'hello' already"),
         ("requests", "would shadow an import"),
     ],

@@ -36,8 +36,8 @@ def start(
         "ECHO_PORT": str(processes.free_port()),
         "WEB_CONCURRENCY": "1",
         "SEED_DEMO_USER": "false",
-        "GATEWAY_SECRET": secrets.token_urlsafe(16),
-        "EVENTS_STREAM": f"events:e2e:{secrets.token_hex(4)}",
+        "GATEWAY_SECRET": secrets.token_urlsafe(16),  # part:gateway
+        "EVENTS_STREAM": f"events:e2e:{secrets.token_hex(4)}",  # part:events
     }
     with output.open("wb") as out:
         process = subprocess.Popen(

@@ -83,8 +83,8 @@ def start_runner(
         "ECHO_PORT": str(ports[2]),
         "WEB_CONCURRENCY": "2",
         "SEED_DEMO_USER": "false",
-        "GATEWAY_SECRET": secrets.token_urlsafe(16),
-        "EVENTS_STREAM": f"events:e2e:{secrets.token_hex(4)}",
+        "GATEWAY_SECRET": secrets.token_urlsafe(16),  # part:gateway
+        "EVENTS_STREAM": f"events:e2e:{secrets.token_hex(4)}",  # part:events
         **overrides,
     }
     output = folder / "runner.log"
@@ -176,7 +176,7 @@ def test_the_stack_stops_with_its_runner(runner: Runner, sig: signal.Signals) ->
     # nginx master and workers, gunicorn master and workers, echo: all must go.
     assert "nginx: worker process" in titles
     assert "worker [" in titles
-    assert "tools.downstream.echo" in titles
+    assert "tools.downstream.echo" in titles  # part:gateway
     assert_everything_stops(runner, pids, sig)
 
 

@@ -13,20 +13,20 @@ import argparse
 import asyncio
 import json
 import statistics
-import uuid
-from datetime import UTC, datetime
+import uuid  # part:events
+from datetime import UTC, datetime  # part:events
 from typing import Any
 
 from app.auth.profile_cache import ProfileCache, profile_key
 from app.auth.sessions import SessionStore, session_deadline_key, session_key, sessions_index_key
-from app.events.envelope import Envelope
-from app.events.publisher import RedisStreamPublisher
+from app.events.envelope import Envelope  # part:events
+from app.events.publisher import RedisStreamPublisher  # part:events
 from tools.devstack.throwaway import ThrowawayRedis
 from utils.redis.redis import RedisClient, RedisOptions, close_redis, create_redis
 
 TTL_SECONDS = 3600
 MAX_LIFETIME_SECONDS = 7 * 24 * 3600  # SESSION_MAX_LIFETIME_SECONDS' default
-STREAM = "events:capacity"
+STREAM = "events:capacity"  # part:events
 SAMPLE = 200  # keys of each kind given to MEMORY USAGE
 BATCH = 500  # logins in flight at once
 
@@ -121,6 +121,7 @@ async def measure(url: str, users: int, per_user: int) -> dict[str, Any]:
         await close_redis(redis)
 
 
+# >>> part:events
 async def measure_events(url: str, events: int) -> dict[str, Any]:
     """What one published `user.logged_in` event leaves in Redis: its stream entry and its
     "published" marker (kept MARKER_TTL: seven days by default)."""
@@ -157,17 +158,20 @@ async def measure_events(url: str, events: int) -> dict[str, Any]:
     }
 
 
+# <<< part:events
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=20_000)
     parser.add_argument("--sessions-per-user", type=int, default=1)
-    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--events", type=int, default=20_000)  # part:events
     args = parser.parse_args()
     server = ThrowawayRedis()
     server.start()
     try:
         result = asyncio.run(measure(server.url, args.users, args.sessions_per_user))
-        result["events"] = asyncio.run(measure_events(server.url, args.events))
+        result["events"] = asyncio.run(measure_events(server.url, args.events))  # part:events
     finally:
         server.stop()
     print(json.dumps(result, indent=2))

@@ -12,15 +12,15 @@ import json
 import sys
 from pathlib import Path
 
-from tools.chaos.events import EventsTiming, run_events_chaos
-from tools.chaos.events import table as events_table
+from tools.chaos.events import EventsTiming, run_events_chaos  # part:events
+from tools.chaos.events import table as events_table  # part:events
 from tools.chaos.faults import REDIS_FAILOVER
 from tools.chaos.overload import overload
 from tools.chaos.report import BUDGET_SECONDS, table
 from tools.chaos.results import write_results
 from tools.chaos.scenario import Timing, run_scenario
 
-BROKERS = ("redis", "rabbitmq", "kafka", "nats")
+BROKERS = ("redis", "rabbitmq", "kafka", "nats")  # part:events
 
 
 def chaos(short: bool, brokers: list[str]) -> int:
@@ -28,6 +28,13 @@ def chaos(short: bool, brokers: list[str]) -> int:
     rows = run_scenario(timing, Path("run/chaos"))
     rows += run_scenario(timing, Path("run/chaos-cluster"), (REDIS_FAILOVER,))
     print(table(rows))
+    passed = all(row.passed for row in rows)
+    results: dict[str, object] = {
+        "timing": timing.__dict__,
+        "budget_seconds": BUDGET_SECONDS,
+        "rows": [row.as_dict() for row in rows],
+    }
+    # >>> part:events
     events_timing = EventsTiming.short() if short else EventsTiming.full()
     event_rows = [
         row
@@ -36,18 +43,11 @@ def chaos(short: bool, brokers: list[str]) -> int:
     ]
     if event_rows:
         print("\nEvents (tools/chaos/events.py):\n" + events_table(event_rows))
-    passed = all(row.passed for row in rows) and all(row.passed for row in event_rows)
-    path = write_results(
-        "chaos",
-        {
-            "timing": timing.__dict__,
-            "budget_seconds": BUDGET_SECONDS,
-            "passed": passed,
-            "rows": [row.as_dict() for row in rows],
-            "events_timing": events_timing.__dict__,
-            "events": [row.as_dict() for row in event_rows],
-        },
-    )
+    passed = passed and all(row.passed for row in event_rows)
+    results["events_timing"] = events_timing.__dict__
+    results["events"] = [row.as_dict() for row in event_rows]
+    # <<< part:events
+    path = write_results("chaos", {**results, "passed": passed})
     print(f"\n{'PASSED' if passed else 'FAILED'}; written to {path}")
     return 0 if passed else 1
 
@@ -64,14 +64,19 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--short", action="store_true", help="the test suite's shorter timing")
     parser.add_argument("--overload", action="store_true", help="1,024 connections and slowloris")
+    # >>> part:events
     parser.add_argument(
         "--brokers", default=",".join(BROKERS), help="event faults on these brokers ('' none)"
     )
+    # <<< part:events
     args = parser.parse_args()
+    brokers: list[str] = []
+    # >>> part:events
     brokers = [b for b in args.brokers.split(",") if b]
     unknown = set(brokers) - set(BROKERS)
     if unknown:
         parser.error(f"unknown brokers: {', '.join(sorted(unknown))}")
+    # <<< part:events
     return run_overload() if args.overload else chaos(args.short, brokers)
 
 

@@ -7,7 +7,7 @@ Failing at start with the path beats a 403 on /static/ later."""
 from __future__ import annotations
 
 import os
-import secrets
+import secrets  # part:gateway
 import stat
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,8 +19,10 @@ def process_env(
     """Our environment plus `env`, plus the addresses the stack decides."""
     merged = {**os.environ, **env}
     merged.setdefault("ENV_FILE", "")  # no dotenv unless asked: the caller's env is the truth
+    # >>> part:gateway
     # nginx and the app must share the secret; a fresh one when none is given.
     merged["GATEWAY_SECRET"] = merged.get("GATEWAY_SECRET") or secrets.token_urlsafe(24)
+    # <<< part:gateway
     merged.update(API_HOST=host, API_PORT=str(api_port), HTTP_PORT=str(http_port))
     return merged
 

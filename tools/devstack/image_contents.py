@@ -15,8 +15,10 @@ import subprocess
 from collections.abc import Iterable, Sequence
 
 TOOLING = ("tools", "tests", "docs", "results", "run")
+# >>> part:gateway
 # The echo target is the runtime image plus the sample service: that much of tools/ is allowed.
 ECHO_ALLOWED = ("tools/__init__.py", "tools/downstream/")
+# <<< part:gateway
 # The mail catcher's image is these files alone (tools/devstack/mail_catcher.py and what it
 # imports): anything else in it, tooling or app code, is a finding.
 MAIL_CATCHER_FILES = (
@@ -27,7 +29,7 @@ MAIL_CATCHER_FILES = (
 )
 ALLOWED_BY_SERVICE: dict[str, tuple[str, ...]] = {
     "api": (),
-    "echo": ECHO_ALLOWED,
+    "echo": ECHO_ALLOWED,  # part:gateway
     "mail": MAIL_CATCHER_FILES,
 }
 # Services whose image may hold nothing but their allowed files.

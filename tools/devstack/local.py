@@ -20,6 +20,7 @@ import contextlib
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -28,7 +29,7 @@ from urllib.parse import urlsplit
 
 from app.core.settings import Settings, load_settings
 from tools.devstack import processes
-from tools.devstack.brokers import Broker, local_broker
+from tools.devstack.brokers import Broker, local_broker  # part:events
 from tools.devstack.mail_catcher import MailCatcher
 from tools.devstack.migrate import DatabaseUrls, database_urls, run_migrations
 from tools.devstack.nginx import ROOT
@@ -37,9 +38,11 @@ from tools.devstack.schema import MigrationError
 from tools.devstack.servers import ServerError
 from tools.devstack.stack import LocalStack, StackError
 
+# >>> part:events
 # The sample consumer's group: it prints every event of EVENTS_BROKER as a JSON line.
 CONSUMER_GROUP = "make-local"
 CONSUMER_ARGV = ["-m", "app.cli", "consume-events", "--group", CONSUMER_GROUP]
+# <<< part:events
 
 # SIGHUP: the terminal was closed. Its children run in sessions of their own and would not hear.
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -97,6 +100,7 @@ def main() -> int:
     except ServerError as exc:
         _say(str(exc))
         return 1
+    # >>> part:events
     try:
         # EVENTS_BROKER=rabbitmq|kafka|nats: a private one in run/local/services when none answers.
         broker = local_broker(settings, folder=ROOT / run_dir / "services")
@@ -104,6 +108,7 @@ def main() -> int:
         services.stop()
         _say(str(exc))
         return 1
+    # <<< part:events
     try:
         port = urlsplit(services.database_url).port or 5432
         return _serve(
@@ -111,10 +116,10 @@ def main() -> int:
             services,
             DatabaseUrls(services.database_url, with_port(urls.app, port)),
             own_run_dir(run_dir),
-            broker,
+            broker,  # part:events
         )
     finally:
-        broker.stop()
+        broker.stop()  # part:events
         services.stop()
 
 
@@ -123,7 +128,7 @@ def _serve(
     services: PrivateServices,
     urls: DatabaseUrls,
     run_dir: Path,
-    broker: Broker,
+    broker: Broker,  # part:events
 ) -> int:
     if not run_migrations(urls):
         _say(
@@ -137,13 +142,13 @@ def _serve(
     ).start()
     stack = LocalStack(
         env={
-            "GATEWAY_SECRET": settings.gateway_secret.get_secret_value(),
+            "GATEWAY_SECRET": settings.gateway_secret.get_secret_value(),  # part:gateway
             "DATABASE_URL": urls.app,
             "REDIS_URL": services.redis_url,
             "SMTP_HOST": mail.host,
             "SMTP_PORT": str(mail.port),
             "SMTP_SECURITY": "none",
-            **broker.environment(),
+            **broker.environment(),  # part:events
         },
         http_port=settings.http_port,
         api_port=settings.api_port,
@@ -154,8 +159,9 @@ def _serve(
     )
     for stop_signal in _STOP_SIGNALS:
         signal.signal(stop_signal, _raise_stop)
-    consumer = None
+    companions: list[subprocess.Popen[bytes]] = []  # processes beside the stack, stopped after it
     try:
+        # >>> part:events
         # Before gunicorn: it boots meanwhile, and says "consumer group ... is ready" when its
         # queue or group exists (a RabbitMQ queue only gets what is published after that).
         consumer = processes.spawn(
@@ -167,17 +173,19 @@ def _serve(
             # again, and a consumer busy retrying a Redis that died too could outlive it.
             die_with_parent=signal.SIGKILL,
         )
+        companions.append(consumer)
+        # <<< part:events
         stack.start()
         print(
             f"\n  API through nginx: {stack.base_url}  (docs: {stack.base_url}/docs)\n"
             f"  gunicorn directly: {stack.api_url}\n"
-            f"  echo behind the gateway: {stack.base_url}/services/echo/\n"
+            f"  echo behind the gateway: {stack.base_url}/services/echo/\n"  # part:gateway
             f"  mail: kept in run/mail/, each announced here with its link\n"
-            f"  events ({broker.name}): printed here by consume-events --group {CONSUMER_GROUP}\n"
+            f"  events ({broker.name}): printed here by consume-events --group {CONSUMER_GROUP}\n"  # part:events
             "  Ctrl-C stops everything.\n",
             flush=True,
         )
-        while stack.all_running() and consumer.poll() is None:
+        while stack.all_running() and all(p.poll() is None for p in companions):
             time.sleep(0.5)
         _say("a process of the stack exited; stopping the rest")
         return 1
@@ -192,8 +200,8 @@ def _serve(
         for stop_signal in _STOP_SIGNALS:
             signal.signal(stop_signal, signal.SIG_IGN)
         stack.stop()
-        if consumer is not None:
-            processes.stop(consumer, timeout=10)
+        for companion in companions:
+            processes.stop(companion, timeout=10)
         mail.stop()
         shutil.rmtree(run_dir, ignore_errors=True)  # this run's own folder: config and cache
 

@@ -40,18 +40,20 @@ def host_values(
     host: str,
     http_port: int,
     api_port: int,
-    echo_port: int | None,
-    gateway_secret: str,
     status_port: int = 8081,
+    echo_port: int | None = None,  # part:gateway
+    gateway_secret: str = "",  # part:gateway
 ) -> dict[str, str]:
     """Template values for nginx on the host (compose sets its own in compose.yaml)."""
     return {
         "HTTP_LISTEN": f"{host}:{http_port}",
         "API_UPSTREAM": f"{host}:{api_port}",
+        "STATIC_ROOT": str(ROOT / "static"),
+        # >>> part:gateway
         # No echo service: a closed port (discard), so /services/echo/ answers 502.
         "ECHO_UPSTREAM": f"{host}:{echo_port or 9}",
-        "STATIC_ROOT": str(ROOT / "static"),
         "GATEWAY_SECRET": gateway_secret,
+        # <<< part:gateway
         # nginx's stub_status, on loopback only.
         "STATUS_LISTEN": f"127.0.0.1:{status_port}",
     }
@@ -89,12 +91,21 @@ def check(prefix: Path, conf: Path) -> str:
     return result.stderr
 
 
+CHECK_ONLY = "check-only"  # part:gateway
+
+
 def main() -> int:
     """`python -m tools.devstack.nginx --check DIR`: render with host values and `nginx -t`."""
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--check", type=Path, required=True, metavar="DIR")
     prefix = parser.parse_args().check.resolve()
-    values = host_values("127.0.0.1", 8080, 8000, 9000, "check-only")
+    values = host_values(
+        "127.0.0.1",
+        8080,
+        8000,
+        echo_port=9000,  # part:gateway
+        gateway_secret=CHECK_ONLY,  # part:gateway
+    )
     try:
         print(check(prefix, write_config(prefix, values)), end="")
     except TemplateError as exc:

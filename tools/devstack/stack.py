@@ -86,9 +86,13 @@ class LocalStack:
         return self.run_dir / f"{name}.log" if self.log_to_files else None
 
     def nginx_values(self) -> dict[str, str]:
-        secret = self.env["GATEWAY_SECRET"]
         return nginx.host_values(
-            self.host, self.http_port, self.api_port, self.echo_port, secret, self.status_port
+            self.host,
+            self.http_port,
+            self.api_port,
+            self.status_port,
+            echo_port=self.echo_port,  # part:gateway
+            gateway_secret=self.env["GATEWAY_SECRET"],  # part:gateway
         )
 
     def start(self, timeout: float = 30.0) -> None:
@@ -101,9 +105,11 @@ class LocalStack:
         nginx.check(self.run_dir, conf)
         try:
             self.start_api()
+            # >>> part:gateway
             if self.echo_port is not None:
                 echo = ["-m", "tools.downstream.echo", "--port", str(self.echo_port)]
                 self._echo = self._spawn("echo", [sys.executable, *echo])
+            # <<< part:gateway
             # gunicorn first, then nginx: no 502s in the logs while workers boot.
             self.wait_until_live(timeout, self.api_url)
             command = nginx.command(self.run_dir, conf, "-g", "daemon off;")

