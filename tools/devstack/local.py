@@ -181,7 +181,7 @@ def _serve(
             f"  gunicorn directly: {stack.api_url}\n"
             f"  echo behind the gateway: {stack.base_url}/services/echo/\n"  # part:gateway
             f"  mail: kept in run/mail/, each announced here with its link\n"
-            f"  events ({broker.name}): printed here by consume-events --group {CONSUMER_GROUP}\n"  # part:events
+            f"  events ({broker.name}): printed here by the sample consumer\n"  # part:events
             "  Ctrl-C stops everything.\n",
             flush=True,
         )
