@@ -12,7 +12,7 @@ PRODUCTION = {
     "environment": "production",
     "database_url": "postgresql://app_user:Zq7-real-db-pass@db:5432/app",
     "redis_url": "redis://:Zq7-real-redis-pass@redis:6379/0",
-    "gateway_secret": "Zq7-a-real-gateway-secret-of-at-least-32-chars",
+    "gateway_secret": "Zq7-a-real-gateway-secret-of-at-least-32-chars",  # part:gateway
     "public_base_url": "https://accounts.acme-corp.io",
     "mail_from": "Acme <no-reply@acme-corp.io>",
     "smtp_host": "smtp.acme-corp.io",
@@ -144,8 +144,8 @@ def test_the_shipped_production_template_refuses_each_mail_placeholder(
 ) -> None:
     """.env.prod's mail settings are placeholders that production refuses, by name."""
     monkeypatch.setenv("ENV_FILE", ".env.prod")
-    for name in ("DATABASE_URL", "REDIS_URL", "GATEWAY_SECRET", "ENVIRONMENT"):
-        monkeypatch.setenv(name, str(PRODUCTION[name.lower()]))
+    for key, value in PRODUCTION.items():
+        monkeypatch.setenv(key.upper(), str(value))
     for name in ("SMTP_HOST", "SMTP_USERNAME", "SMTP_PASSWORD", "MAIL_FROM", "PUBLIC_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(ValidationError) as error:

@@ -5,11 +5,10 @@ in the app. First the pending migrations run as the schema owner (DATABASE_OWNER
 database is created when missing, `make migrate`); then the app connects as the app role
 (DATABASE_URL) and seeds the demo user (SEED_DEMO_USER). The app's mail goes to a local SMTP
 catcher (tools/devstack/mail_catcher.py): each message is kept under run/mail/ and its link
-printed in one line; nothing leaves the machine. The sample consumer
-(`python -m app.cli consume-events --group make-local`) reads EVENTS_BROKER's events and prints
-each as a JSON line in this terminal (docs/architecture.md, "Trying it: make local"). Ctrl-C,
-SIGTERM or SIGHUP (its terminal closed) stops nginx, then gunicorn (graceful), then the echo
-service and the consumer; if the runner is killed outright, the kernel sends them SIGTERM
+printed in one line; nothing leaves the machine. With domain events, the sample consumer prints
+each event as a JSON line in this terminal (docs/architecture.md, "Trying it: make local").
+Ctrl-C, SIGTERM or SIGHUP (its terminal closed) stops nginx, then gunicorn (graceful), then the
+echo service and the consumer; if the runner is killed outright, the kernel sends them SIGTERM
 (docs/development.md).
 """
 
