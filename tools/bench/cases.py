@@ -159,9 +159,16 @@ OPEN_LOOP = (
     OpenLoopCase("login-open", "login", "users"),
     OpenLoopCase("setName-open", "setName", "tokens"),
 )
+# >>> part:events
 # Domain events per broker (tools/bench/events.py): relay throughput, /setName -> consumer.
 EVENTS = "events"
-CHECKS = (STORM, MANY, *(o.name for o in OPEN_LOOP), EVENTS)
+# <<< part:events
+CHECKS = (
+    STORM,
+    MANY,
+    *(o.name for o in OPEN_LOOP),
+    EVENTS,  # part:events
+)
 CASE_NAMES = tuple(case.name for case in CASES) + CHECKS
 
 

@@ -14,7 +14,7 @@ from types import FrameType
 from tools.bench import chart, report
 from tools.bench.baseline import BaselineError
 from tools.bench.cases import BASELINE_CASES, CASE_NAMES
-from tools.bench.events import BROKERS, RELAYS
+from tools.bench.events import BROKERS, RELAYS  # part:events
 from tools.bench.runner import Bench, Options
 from tools.bench.seed import SeedError
 from tools.bench.wrk import WrkMissing
@@ -49,6 +49,7 @@ def _cases(value: str) -> tuple[str, ...]:
     return names
 
 
+# >>> part:events
 def _brokers(value: str) -> tuple[str, ...]:
     names = tuple(n.strip() for n in value.split(",") if n.strip())
     unknown = [n for n in names if n not in BROKERS]
@@ -62,6 +63,9 @@ def _relays(value: str) -> tuple[str, ...]:
     if not names or not set(names) <= set(RELAYS):
         raise argparse.ArgumentTypeError(f"expected some of {', '.join(RELAYS)}")
     return names
+
+
+# <<< part:events
 
 
 def _connections(value: str) -> tuple[int, ...]:
@@ -153,6 +157,7 @@ def parser() -> argparse.ArgumentParser:
         default=20.0,
         help="seconds per open-loop (constant rate) run (20; 0 skips them)",
     )
+    # >>> part:events
     p.add_argument(
         "--events-brokers",
         type=_brokers,
@@ -166,6 +171,7 @@ def parser() -> argparse.ArgumentParser:
         help="where the events check's relay runs: lifespan (in the API, the default), "
         "process (python -m app.cli relay-events), or both: lifespan,process",
     )
+    # <<< part:events
     p.add_argument(
         "--admin-database-url",
         default=os.environ.get(
@@ -217,8 +223,8 @@ def options(args: argparse.Namespace, stamp: str) -> Options:
         pgbouncer=args.pgbouncer,
         baseline=args.baseline,
         baseline_repo=args.baseline_repo.resolve(),
-        events_brokers=args.events_brokers,
-        events_relays=args.events_relays,
+        events_brokers=args.events_brokers,  # part:events
+        events_relays=args.events_relays,  # part:events
     )
     if args.smoke:
         opts = replace(opts, smoke=True, **SMOKE)  # type: ignore[arg-type]

@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from tools.bench import events
+from tools.bench import events  # part:events
 from tools.bench.results import Measurement, Run
 from tools.bench.targets import Target, against_baseline, informational, targets
 
@@ -175,8 +175,10 @@ def render(run: Run) -> str:
     parts = [head, "", table(run)]
     if run.open_loop:
         parts += ["", open_loop_table(run)]
+    # >>> part:events
     if run.events:
         parts += ["", events.table(run.events)]
+    # <<< part:events
     if against_baseline(run):
         parts += ["", baseline_table(run)]
     if any(m.redis for m in run.measurements):
@@ -205,7 +207,7 @@ def to_json(run: Run) -> dict[str, object]:
         "storm": run.storm.to_json() if run.storm else None,
         "many": run.many.to_json() if run.many else None,
         "open_loop": [m.to_json() for m in run.open_loop],
-        "events": [m.to_json() for m in run.events],
+        "events": [m.to_json() for m in run.events],  # part:events
         "login_max_queue_s": run.login_max_queue_s,
         "baseline": run.baseline,
         "against_baseline": baseline_rows(run),

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING  # part:events
 
 from tools.bench.openloop import OpenLoopResult
 from tools.bench.redis_stats import RedisCost, RedisUse, cost
 from tools.bench.wrk import WrkResult
 
+# >>> part:events
 if TYPE_CHECKING:
     from tools.bench.events import EventsMeasurement
+# <<< part:events
 
 
 @dataclass
@@ -205,8 +207,10 @@ class Run:
     storm: StormCheck | None = None
     many: ManyCheck | None = None
     open_loop: list[OpenLoopMeasurement] = field(default_factory=list)
+    # >>> part:events
     # The `events` check, per broker (tools/bench/events.py).
     events: list[EventsMeasurement] = field(default_factory=list)
+    # <<< part:events
     login_max_queue_s: float = 2.0
     # --baseline: {"ref", "commit", "subject", "workers"} of the other revision.
     baseline: dict[str, object] | None = None

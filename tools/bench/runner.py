@@ -21,14 +21,20 @@ from pathlib import Path
 from redis import Redis
 
 from app.core.settings import Settings
-from tools.bench import events, openloop, profile, redis_stats, wrk
+from tools.bench import (
+    events,  # part:events
+    openloop,
+    profile,
+    redis_stats,
+    wrk,
+)
 from tools.bench.baseline import BaselineStack, Revision, Worktree, resolve
 from tools.bench.calibrate import argon2_verify_ms
 from tools.bench.cases import (
     BASELINE_DIRECT,
     BASELINE_NGINX,
     DIRECT,
-    EVENTS,
+    EVENTS,  # part:events
     FIXED,
     MANY,
     NAIVE,
@@ -86,9 +92,11 @@ class Options:
     # A git revision whose service runs beside the stack (BASELINE_CASES on both, interleaved).
     baseline: str | None = None
     baseline_repo: Path = ROOT
+    # >>> part:events
     # The `events` check's brokers (tools/bench/events.py).
     events_brokers: tuple[str, ...] = events.BROKERS
     events_relays: tuple[str, ...] = ("lifespan",)
+    # <<< part:events
 
     def wanted(self, name: str) -> bool:
         return self.cases is None or name in self.cases
@@ -110,8 +118,8 @@ class Options:
             "many": None if self.smoke else [self.many_connections, self.many_s],
             "open_loop_s": None if self.smoke else self.open_s,
             "profile": list(self.profile),
-            "events_brokers": list(self.events_brokers),
-            "events_relays": list(self.events_relays),
+            "events_brokers": list(self.events_brokers),  # part:events
+            "events_relays": list(self.events_relays),  # part:events
         }
 
 
@@ -462,14 +470,17 @@ class Bench:
                     run.storm = self.storm(cases, stack)
             elif stack is not None:
                 run.rss_after_mb = worker_rss(stack)
+            # >>> part:events
             if stack is not None and self.events_wanted(cases):
                 stack.stop()  # its relay would hold the database's advisory lock
                 run.events = self.events(run, {**env, **opts.env}, seeded)
+            # <<< part:events
             run.load_after = load_average()
             run.finished = now()
             self.log("stopping the stack and removing the scratch database and keys")
         return run
 
+    # >>> part:events
     def events_wanted(self, cases: list[Case]) -> bool:
         """In a full run, or when --cases names it (the smoke runs it only then)."""
         if not any(c.name == "setName" for c in cases):
@@ -509,6 +520,8 @@ class Bench:
                 )
                 time.sleep(SETTLE_S)
         return out
+
+    # <<< part:events
 
     def claim_redis(self, cleanup: contextlib.ExitStack) -> ScratchRedis:
         redis = asyncio.run(ScratchRedis.open(self.opts.redis_url))

@@ -2,7 +2,8 @@
 
 Generates "Orders Service" from this checkout (`--vcs-ref HEAD`: the last commit, plus the
 uncommitted changes copier takes from a local HEAD, never an older tag) once per variant of the
-optional parts (VARIANTS: all on, all off, and events without the gateway and the tooling).
+optional parts (VARIANTS: all on, all off, events without the gateway and the tooling, and
+the gateway and the tooling without events).
 In each it fails if any spelling of the template's name or any trace of a removed part is
 left, runs `make domain NAME=orders` (a domain of its own, as its team's first step), adds a
 migration with a table of its own (and its mirror in init.sql), then runs its `make lint` and
@@ -35,6 +36,7 @@ VARIANTS: dict[str, frozenset[str]] = {
     "all-on": frozenset(QUESTIONS),
     "all-off": frozenset(),
     "events-only": frozenset({"events"}),
+    "no-events": frozenset({"gateway", "tooling"}),
 }
 # What a removed part must not leave in the service's code, SQL and configuration (the docs
 # may still say what the template offers): a pattern per part, searched line by line.
