@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,21 +85,31 @@ def is_template_location(relative: Path, line: str) -> bool:
     return relative.as_posix() == ".copier-answers.yml" and line.startswith("_src_path: ")
 
 
+def service_paths(root: Path) -> Iterator[tuple[Path, Path]]:
+    """Every path of the generated service (outside SKIPPED_DIRS), with its relative form."""
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root)
+        if not SKIPPED_DIRS.intersection(relative.parts):
+            yield path, relative
+
+
+def text_lines(path: Path) -> list[str]:
+    """A text file's lines; none for a directory or a binary file."""
+    if not path.is_file():
+        return []
+    try:
+        return path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        return []
+
+
 def template_traces(root: Path) -> list[str]:
     """Every place the template's name is left in: `path:line: text`, or a file's own name."""
     traces = []
-    for path in sorted(root.rglob("*")):
-        relative = path.relative_to(root)
-        if SKIPPED_DIRS.intersection(relative.parts):
-            continue
+    for path, relative in service_paths(root):
         if TEMPLATE_NAME.search(path.name) or path.name.endswith(".egg-info"):
             traces.append(f"{relative}: the file's name")
-        if not path.is_file():
-            continue
-        try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except UnicodeDecodeError:
-            continue
+        lines = text_lines(path)
         traces += [
             f"{relative}:{number}: {line.strip()}"
             for number, line in enumerate(lines, start=1)
@@ -111,16 +122,10 @@ def part_traces(root: Path, parts: frozenset[str]) -> list[str]:
     """Every line of code, SQL or configuration that still names a part the service lacks."""
     patterns = [(part, PART_TRACES[part]) for part in sorted(set(QUESTIONS) - parts)]
     traces = []
-    for path in sorted(root.rglob("*")):
-        relative = path.relative_to(root)
-        if SKIPPED_DIRS.intersection(relative.parts) or not path.is_file():
-            continue
+    for path, relative in service_paths(root):
         if path.name.endswith(NOT_CODE):
             continue
-        try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except UnicodeDecodeError:
-            continue
+        lines = text_lines(path)
         traces += [
             f"{relative}:{number}: {part}: {line.strip()}"
             for number, line in enumerate(lines, start=1)
