@@ -19,6 +19,7 @@ from enum import Enum
 
 from constants import ACCOUNT_TOKEN_KEY_PREFIX
 from utils.redis.redis import RedisClient
+from utils.redis.scripts import LuaScript
 
 SECRET_BYTES = 32
 _TOKEN = re.compile(r"^([1-9][0-9]{0,18})\.([A-Za-z0-9_-]{43})$")
@@ -64,7 +65,7 @@ def digest(secret: str) -> str:
 class OneTimeTokens:
     def __init__(self, redis: RedisClient) -> None:
         self._redis = redis
-        self._consume = redis.register_script(CONSUME_LUA)
+        self._consume = LuaScript(redis, CONSUME_LUA)
 
     async def issue(self, kind: TokenKind, user_id: int) -> str:
         """A new token for the account; any earlier one of this kind stops working."""

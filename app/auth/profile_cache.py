@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from constants import USER_PROFILE_KEY_PREFIX
 from utils.redis.redis import RedisClient
+from utils.redis.scripts import LuaScript
 
 # KEYS[1] profile key; ARGV: version, username, name, ttl, role.
 STORE_IF_NEWER_LUA = """
@@ -30,7 +31,7 @@ def profile_key(user_id: int | str) -> str:
 class ProfileCache:
     def __init__(self, redis: RedisClient, *, ttl_seconds: int) -> None:
         self._ttl = ttl_seconds
-        self._store = redis.register_script(STORE_IF_NEWER_LUA)
+        self._store = LuaScript(redis, STORE_IF_NEWER_LUA)
 
     async def store(
         self, *, user_id: int, version: int, username: str, name: str, role: str = "user"

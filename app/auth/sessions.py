@@ -33,6 +33,7 @@ from app.auth.profile_cache import profile_key
 from app.observability.metrics import SESSIONS_CREATED, SESSIONS_REVOKED
 from constants import SESSION_KEY_PREFIX, USER_PROFILE_KEY_PREFIX, USER_SESSIONS_KEY_SUFFIX
 from utils.redis.redis import RedisClient
+from utils.redis.scripts import LuaScript
 
 # A session is renewed once this share of its idle TTL has passed since its last renewal.
 RENEWAL_STEP = 0.1
@@ -147,9 +148,9 @@ class SessionStore:
         self._max_lifetime = max_lifetime_seconds
         self._on_cluster = isinstance(redis, RedisCluster)
         settings = {"ttl_seconds": ttl_seconds, "max_lifetime_seconds": max_lifetime_seconds}
-        self._authenticate = redis.register_script(script_text(AUTHENTICATE_LUA, **settings))
-        self._read_session = redis.register_script(script_text(READ_SESSION_LUA, **settings))
-        self._renew_index = redis.register_script(script_text(RENEW_INDEX_LUA, **settings))
+        self._authenticate = LuaScript(redis, script_text(AUTHENTICATE_LUA, **settings))
+        self._read_session = LuaScript(redis, script_text(READ_SESSION_LUA, **settings))
+        self._renew_index = LuaScript(redis, script_text(RENEW_INDEX_LUA, **settings))
 
     async def create(self, user_id: int) -> str:
         token = str(uuid.uuid4())

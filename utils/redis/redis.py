@@ -63,15 +63,37 @@ class RedisOptions:
     on_wait: Callable[[], None] | None = None  # called when a command must wait for a connection
 
 
-class _WaitCountingPool(BlockingConnectionPool):
-    """Tells `on_wait` each time every connection is taken and a command has to wait."""
+class FastPathBlockingPool(BlockingConnectionPool):
+    """redis-py's blocking pool, with a free connection handed over without its wait machinery,
+    and `on_wait` told each time every connection is taken and a command has to wait.
+
+    The parent takes its condition's lock, arms a timeout and enters a context manager on every
+    command, even with connections to spare: the largest part of what /getName cost over a naive
+    app (docs/benchmark.md, "Issue 24"). The fast path runs only while nobody waits, so a new
+    command never overtakes a waiting one; everything else goes through the parent unchanged.
+    tests/utils/test_redis_pool.py pins both paths and the redis-py methods this relies on.
+    """
 
     on_wait: Callable[[], None] | None = None
+    _waiting = 0
 
     async def get_connection(self, *args: Any, **kwargs: Any) -> Any:
+        if self._waiting == 0 and self.can_get_connection() and not self._in_maintenance:
+            # No await between the check and the take: nothing else runs in between.
+            connection = self.get_available_connection()  # type: ignore[no-untyped-call]
+            try:
+                await self.ensure_connection(connection)
+            except BaseException:
+                await self.release(connection)
+                raise
+            return connection
         if self.on_wait is not None and not self.can_get_connection():
             self.on_wait()
-        return await super().get_connection(*args, **kwargs)  # type: ignore[no-untyped-call]
+        self._waiting += 1
+        try:
+            return await super().get_connection(*args, **kwargs)  # type: ignore[no-untyped-call]
+        finally:
+            self._waiting -= 1
 
 
 def create_redis(options: RedisOptions) -> RedisClient:
@@ -79,7 +101,7 @@ def create_redis(options: RedisOptions) -> RedisClient:
         return _create_cluster(options)
     # A blocking pool waits (up to pool_timeout) for a free connection; the default pool
     # raises at once when exhausted, which turned bursts of 256 connections into 500s.
-    pool = _WaitCountingPool.from_url(
+    pool = FastPathBlockingPool.from_url(
         options.url,
         max_connections=options.max_connections,
         timeout=options.pool_timeout,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Final
 
 from utils.redis.redis import RedisClient
+from utils.redis.scripts import LuaScript
 
 # KEYS[1] the counter; ARGV[1] the window in seconds. INCR, and EXPIRE on the window's first
 # event. Returns the events in this window (this one included) and the seconds it has left.
@@ -23,7 +24,7 @@ return {count, ttl}
 class WindowCounter:
     def __init__(self, redis: RedisClient, *, window_seconds: int) -> None:
         self._window = window_seconds
-        self._count = redis.register_script(COUNT_IN_WINDOW_LUA)
+        self._count = LuaScript(redis, COUNT_IN_WINDOW_LUA)
 
     async def count(self, key: str) -> tuple[int, int]:
         """Record one event under `key`: (events in the window so far, seconds it has left)."""
