@@ -38,6 +38,15 @@ async def waits(redis_db: TestRedis) -> AsyncIterator[tuple[Redis, list[None]]]:
     await close_redis(client)
 
 
+async def take(pool: object, count: int) -> list[object]:
+    """Hold `count` of the pool's connections, as commands in flight would."""
+    return [await pool.get_connection() for _ in range(count)]  # type: ignore[attr-defined]
+
+
+async def ping(client: Redis) -> bool:
+    return bool(await client.ping())
+
+
 def test_the_parent_still_has_what_the_fast_path_calls() -> None:
     # A redis-py release that renames these breaks the fast path: this fails first.
     for name in ("can_get_connection", "get_available_connection", "ensure_connection"):
@@ -63,27 +72,27 @@ async def test_a_command_waits_for_a_taken_connection_and_is_counted(
 ) -> None:
     client, seen = waits
     pool = client.connection_pool
-    held = [await pool.get_connection() for _ in range(2)]
-    waiting = asyncio.create_task(client.ping())
+    held = await take(pool, 2)
+    waiting = asyncio.create_task(ping(client))
     await asyncio.sleep(0.05)
     assert not waiting.done()
     assert len(seen) == 1
-    await pool.release(held.pop())
+    await pool.release(held.pop())  # type: ignore[arg-type]
     assert await asyncio.wait_for(waiting, 1.0)
-    await pool.release(held.pop())
+    await pool.release(held.pop())  # type: ignore[arg-type]
 
 
 async def test_a_wait_gives_up_after_the_pool_timeout(waits: tuple[Redis, list[None]]) -> None:
     client, _ = waits
     pool = client.connection_pool
-    held = [await pool.get_connection() for _ in range(2)]
+    held = await take(pool, 2)
     loop = asyncio.get_running_loop()
     started = loop.time()
     with pytest.raises(RedisConnectionError, match="No connection available"):
         await client.ping()
     assert 0.15 < loop.time() - started < 1.0
     for connection in held:
-        await pool.release(connection)
+        await pool.release(connection)  # type: ignore[arg-type]
     assert await client.ping()
 
 
@@ -102,11 +111,11 @@ async def test_while_a_command_waits_the_next_one_goes_through_the_parent(
         return await parent(self, *args, **kwargs)  # type: ignore[no-untyped-call]
 
     monkeypatch.setattr(BlockingConnectionPool, "get_connection", spy)
-    held = [await pool.get_connection() for _ in range(2)]
-    waiting = asyncio.create_task(client.ping())
+    held = await take(pool, 2)
+    waiting = asyncio.create_task(ping(client))
     await asyncio.sleep(0.05)
-    await pool.release(held.pop())  # the waiter is woken, not yet resumed: one connection free
+    await pool.release(held.pop())  # type: ignore[arg-type]  # the waiter is woken, not yet resumed: one connection free
     assert await client.ping()
     assert await asyncio.wait_for(waiting, 1.0)
     assert len(through_parent) == 2
-    await pool.release(held.pop())
+    await pool.release(held.pop())  # type: ignore[arg-type]
