@@ -19,6 +19,7 @@ from app.auth.bearer import parse_bearer
 from app.core.settings import PLACEHOLDER_MARKERS, Settings
 from app.user.schemas import NAME_MAX, SetNameRequest, clean_name
 from tests.conftest import RunningApp, User, http_client, login, make_settings, running
+from tests.production_settings import production_environment
 from tests.services import TestDatabase, TestRedis
 from tools.devstack.throwaway import ThrowawayRedis
 
@@ -199,15 +200,7 @@ def test_booleans_are_read_from_env_strings_in_any_case(word: str) -> None:
     assert settings_from_env({"ACCESS_LOG": word}).access_log is (word.lower() in TRUE_WORDS)
 
 
-PROD_ENV = {
-    "ENVIRONMENT": "production",
-    "DATABASE_URL": "postgresql://app_user:s3cret@db:5432/app",
-    "REDIS_URL": "redis://:s3cret@redis:6379/0",
-    "GATEWAY_SECRET": "a-real-gateway-secret-of-at-least-32-chars",  # part:gateway
-    "SEED_DEMO_USER": "false",
-    "PUBLIC_BASE_URL": "https://accounts.acme-corp.io",
-    "MAIL_FROM": "no-reply@acme-corp.io",
-}
+PROD_ENV = production_environment(SEED_DEMO_USER="false")
 MARKER = st.sampled_from(PLACEHOLDER_MARKERS).flatmap(
     lambda m: st.tuples(*(st.sampled_from([c.lower(), c.upper()]) for c in m)).map("".join)
 )

@@ -7,20 +7,7 @@ import pytest
 from pydantic import ValidationError
 
 from app.core.settings import Settings, load_settings
-
-PRODUCTION = {
-    "environment": "production",
-    "database_url": "postgresql://app_user:Zq7-real-db-pass@db:5432/app",
-    "redis_url": "redis://:Zq7-real-redis-pass@redis:6379/0",
-    "gateway_secret": "Zq7-a-real-gateway-secret-of-at-least-32-chars",  # part:gateway
-    "public_base_url": "https://accounts.acme-corp.io",
-    "mail_from": "Acme <no-reply@acme-corp.io>",
-    "smtp_host": "smtp.acme-corp.io",
-    "smtp_port": 587,
-    "smtp_security": "starttls",
-    "smtp_username": "mailer",
-    "smtp_password": "Zq7-a-real-smtp-password",
-}
+from tests.production_settings import PRODUCTION
 
 
 def refusal(**values: object) -> str:

@@ -27,16 +27,8 @@ from app.core.settings import (
     Settings,
 )
 from tests.conftest import http_client, running  # part:gateway
+from tests.production_settings import PRODUCTION
 from tests.services import ROOT
-
-REAL = {
-    "environment": "production",
-    "database_url": "postgresql://app_user:Zq7-real-db-pass@db:5432/app",
-    "redis_url": "redis://:Zq7-real-redis-pass@redis:6379/0",
-    "gateway_secret": "Zq7-a-real-gateway-secret-of-at-least-32-chars",  # part:gateway
-    "public_base_url": "https://accounts.acme-corp.io",
-    "mail_from": "no-reply@acme-corp.io",
-}
 
 # Where a deployment's secrets are written down in the repository.
 PUBLISHING = re.compile(
@@ -123,7 +115,7 @@ def test_the_scan_finds_the_secrets_we_know_are_published() -> None:
 
 def _refused(**values: object) -> bool:
     try:
-        Settings.model_validate({**REAL, **values})
+        Settings.model_validate({**PRODUCTION, **values})
     except ValidationError:
         return True
     return False
@@ -153,7 +145,7 @@ def test_development_secrets_names_every_published_secret(secret: Published) -> 
 @pytest.mark.parametrize("secret", ["", "x", "k" * (GATEWAY_SECRET_MIN_LENGTH - 1)])
 def test_production_refuses_a_short_gateway_secret(secret: str) -> None:
     with pytest.raises(ValidationError, match="GATEWAY_SECRET"):
-        Settings.model_validate({**REAL, "gateway_secret": secret})
+        Settings.model_validate({**PRODUCTION, "gateway_secret": secret})
 
 
 # <<< part:gateway
@@ -162,7 +154,7 @@ def test_production_refuses_a_short_gateway_secret(secret: str) -> None:
 # >>> part:gateway
 def test_production_accepts_a_gateway_secret_of_the_minimum_length() -> None:
     secret = "Zq7" + "k" * (GATEWAY_SECRET_MIN_LENGTH - 3)
-    assert Settings.model_validate({**REAL, "gateway_secret": secret}).is_production
+    assert Settings.model_validate({**PRODUCTION, "gateway_secret": secret}).is_production
 
 
 # <<< part:gateway

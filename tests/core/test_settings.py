@@ -7,15 +7,8 @@ import pytest
 from pydantic import ValidationError
 
 from app.core.settings import Settings, load_settings
+from tests.production_settings import PRODUCTION, SECRET_MARK
 
-PROD_VALUES = {
-    "environment": "production",
-    "database_url": "postgresql://app_user:s3cret-Db-pass@db:5432/app",
-    "redis_url": "redis://:s3cret-Redis-pass@redis:6379/0",
-    "gateway_secret": "a-real-gateway-secret-of-at-least-32-chars",  # part:gateway
-    "public_base_url": "https://accounts.acme-corp.io",
-    "mail_from": "no-reply@acme-corp.io",
-}
 # The secrets production must be given, by setting name.
 SECRETS = [
     "database_url",
@@ -62,7 +55,7 @@ def test_shipped_env_files_parse(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.parametrize("secret", SECRETS)
 def test_production_refuses_each_placeholder_secret_by_name(secret: str) -> None:
-    values = {**PROD_VALUES, secret: "CHANGE_ME_please"}
+    values = {**PRODUCTION, secret: "CHANGE_ME_please"}
     with pytest.raises(ValidationError) as error:
         Settings.model_validate(values)
     assert secret.upper() in str(error.value)
@@ -78,7 +71,7 @@ def test_production_refuses_the_shipped_template(monkeypatch: pytest.MonkeyPatch
 
 @pytest.mark.parametrize("secret", SECRETS)
 def test_production_refuses_a_secret_left_at_its_development_default(secret: str) -> None:
-    values = {k: v for k, v in PROD_VALUES.items() if k != secret}
+    values = {k: v for k, v in PRODUCTION.items() if k != secret}
     with pytest.raises(ValidationError, match=secret.upper()):
         Settings.model_validate(values)
 
@@ -97,21 +90,21 @@ def test_production_refuses_the_secrets_of_the_development_env_files(
 
 
 def test_production_with_real_secrets_starts_without_docs() -> None:
-    settings = Settings.model_validate(PROD_VALUES)
+    settings = Settings.model_validate(PRODUCTION)
     assert settings.is_production
     assert not settings.show_docs
-    assert Settings.model_validate({**PROD_VALUES, "docs_enabled": True}).show_docs
+    assert Settings.model_validate({**PRODUCTION, "docs_enabled": True}).show_docs
 
 
 def test_production_refuses_seeding_the_demo_user() -> None:
     with pytest.raises(ValidationError, match="SEED_DEMO_USER"):
-        Settings.model_validate({**PROD_VALUES, "seed_demo_user": True})
+        Settings.model_validate({**PRODUCTION, "seed_demo_user": True})
 
 
 def test_secrets_are_hidden_in_repr_and_errors() -> None:
-    settings = Settings.model_validate(PROD_VALUES)
-    assert "s3cret" not in repr(settings)
-    assert "s3cret" not in str(settings.model_dump())
+    settings = Settings.model_validate(PRODUCTION)
+    shown = repr(settings) + str(settings.model_dump())
+    assert SECRET_MARK not in shown
 
 
 def test_cors_origins_accept_a_comma_separated_list() -> None:

@@ -28,6 +28,7 @@ from tests.conftest import (
     make_settings,
     running,
 )
+from tests.production_settings import PRODUCTION
 from tests.services import TestDatabase, TestRedis, database_where_renames_run
 
 LEAK_MARKERS = ("Traceback", 'File "', "asyncpg", "SELECT", "UPDATE ", "users", "sqlstate")
@@ -235,16 +236,6 @@ async def test_allowed_origins_may_read_the_authorization_header(
         "/login", headers={**PREFLIGHT, "Origin": "https://evil.example"}
     )
     assert "access-control-allow-origin" not in other.headers
-
-
-PRODUCTION = {
-    "environment": "production",
-    "database_url": "postgresql://app_user:s3cret-Db@127.0.0.1:1/app",
-    "redis_url": "redis://:s3cret-Redis-pass@127.0.0.1:1/0",
-    "gateway_secret": "a-real-gateway-secret-of-at-least-32-chars",  # part:gateway
-    "public_base_url": "https://accounts.acme-corp.io",
-    "mail_from": "no-reply@acme-corp.io",
-}
 
 
 @pytest.mark.parametrize(("docs_enabled", "expected"), [(None, 404), (False, 404), (True, 200)])
