@@ -69,9 +69,11 @@ class FastPathBlockingPool(BlockingConnectionPool):
 
     The parent takes its condition's lock, arms a timeout and enters a context manager on every
     command, even with connections to spare: the largest part of what /getName cost over a naive
-    app (docs/benchmark.md, "Issue 24"). The fast path runs only while nobody waits, so a new
-    command never overtakes a waiting one; everything else goes through the parent unchanged.
-    tests/utils/test_redis_pool.py pins both paths and the redis-py methods this relies on.
+    app (docs/benchmark.md, issue 24's quiet-host section). The fast path runs only while nobody
+    waits, so a newcomer queues behind waiters as it would without it; everything else goes
+    through the parent unchanged. It skips redis-py's own connection metrics, which the service
+    does not enable. tests/utils/test_redis_pool.py pins both paths and the redis-py methods
+    this relies on.
     """
 
     on_wait: Callable[[], None] | None = None

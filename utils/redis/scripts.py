@@ -16,8 +16,8 @@ class LuaScript:
     restarted Redis, a promoted replica).
 
     redis-py's `register_script` does the same, plus an `isinstance` check against a typing
-    Protocol on every call that cost more than the script's own run in /getName's profile
-    (docs/benchmark.md, "Issue 24"). tests/utils/test_redis_scripts.py pins the reload.
+    Protocol on every call, which showed in /getName's profile (docs/benchmark.md, issue 24's
+    quiet-host section). tests/utils/test_redis_scripts.py pins the reload.
     """
 
     def __init__(self, redis: RedisClient, text: str) -> None:
