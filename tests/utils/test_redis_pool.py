@@ -1,6 +1,7 @@
 """The Redis pool the app opens (utils/redis/redis.py, `FastPathBlockingPool`): a free
-connection is handed over without the parent's wait machinery, waiters are served in the order
-they asked, a wait is bounded, and `on_wait` hears of every wait."""
+connection is handed over without the parent's wait machinery, a newcomer goes through the
+parent's queue while another command waits, a wait is bounded, and `on_wait` hears of every
+wait."""
 
 from __future__ import annotations
 
@@ -15,24 +16,22 @@ from tests.services import TestRedis
 from utils.redis.redis import RedisOptions, close_redis, create_redis
 
 
-def options(redis_db: TestRedis, **overrides: object) -> RedisOptions:
-    values: dict[str, object] = {
-        "url": redis_db.url,
-        "max_connections": 2,
-        "pool_timeout": 0.2,
-        "socket_timeout": 2.0,
-        "connect_timeout": 2.0,
-        "health_check_interval": 0,
-    } | overrides
-    return RedisOptions(**values)  # type: ignore[arg-type]
-
-
 @pytest.fixture
-async def waits(redis_db: TestRedis) -> AsyncIterator[tuple[Redis, list[None]]]:
+async def client_and_waits(redis_db: TestRedis) -> AsyncIterator[tuple[Redis, list[None]]]:
     if redis_db.cluster:
         pytest.skip("a cluster client keeps a pool per node, not this one")
     seen: list[None] = []
-    client = create_redis(options(redis_db, on_wait=lambda: seen.append(None)))
+    client = create_redis(
+        RedisOptions(
+            url=redis_db.url,
+            max_connections=2,
+            pool_timeout=0.2,
+            socket_timeout=2.0,
+            connect_timeout=2.0,
+            health_check_interval=0,
+            on_wait=lambda: seen.append(None),
+        )
+    )
     assert isinstance(client, Redis)
     yield client, seen
     await close_redis(client)
@@ -55,9 +54,9 @@ def test_the_parent_still_has_what_the_fast_path_calls() -> None:
 
 
 async def test_a_free_connection_is_taken_without_the_parents_wait(
-    waits: tuple[Redis, list[None]], monkeypatch: pytest.MonkeyPatch
+    client_and_waits: tuple[Redis, list[None]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    client, seen = waits
+    client, seen = client_and_waits
 
     async def parent_path(*args: object, **kwargs: object) -> None:
         raise AssertionError("the blocking path ran with a connection free")
@@ -68,9 +67,9 @@ async def test_a_free_connection_is_taken_without_the_parents_wait(
 
 
 async def test_a_command_waits_for_a_taken_connection_and_is_counted(
-    waits: tuple[Redis, list[None]],
+    client_and_waits: tuple[Redis, list[None]],
 ) -> None:
-    client, seen = waits
+    client, seen = client_and_waits
     pool = client.connection_pool
     held = await take(pool, 2)
     waiting = asyncio.create_task(ping(client))
@@ -82,8 +81,10 @@ async def test_a_command_waits_for_a_taken_connection_and_is_counted(
     await pool.release(held.pop())  # type: ignore[arg-type]
 
 
-async def test_a_wait_gives_up_after_the_pool_timeout(waits: tuple[Redis, list[None]]) -> None:
-    client, _ = waits
+async def test_a_wait_gives_up_after_the_pool_timeout(
+    client_and_waits: tuple[Redis, list[None]],
+) -> None:
+    client, _ = client_and_waits
     pool = client.connection_pool
     held = await take(pool, 2)
     loop = asyncio.get_running_loop()
@@ -97,11 +98,11 @@ async def test_a_wait_gives_up_after_the_pool_timeout(waits: tuple[Redis, list[N
 
 
 async def test_while_a_command_waits_the_next_one_goes_through_the_parent(
-    waits: tuple[Redis, list[None]], monkeypatch: pytest.MonkeyPatch
+    client_and_waits: tuple[Redis, list[None]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The fast path would let a newcomer take the connection just handed to a waiter; through
     # the parent both queue on its condition as they would without the fast path.
-    client, _ = waits
+    client, _ = client_and_waits
     pool = client.connection_pool
     parent = BlockingConnectionPool.get_connection
     through_parent: list[None] = []
