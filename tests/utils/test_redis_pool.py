@@ -7,43 +7,51 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import pytest
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from tests.services import TestRedis
 from utils.redis.redis import RedisOptions, close_redis, create_redis
 
 
+@dataclass
+class PoolUnderTest:
+    """The app's standalone client, the waits `on_wait` heard of, and connections held as
+    commands in flight would hold them (given back when the test ends)."""
+
+    client: Redis
+    waits: list[None] = field(default_factory=list)
+    held: list[Any] = field(default_factory=list)
+
+    @property
+    def pool(self) -> Any:
+        return self.client.connection_pool
+
+    async def take_all(self) -> None:
+        self.held = [await self.pool.get_connection() for _ in range(2)]
+
+    async def give_back_one(self) -> None:
+        await self.pool.release(self.held.pop())
+
+    async def ping(self) -> bool:
+        return bool(await self.client.ping())
+
+
 @pytest.fixture
-async def client_and_waits(redis_db: TestRedis) -> AsyncIterator[tuple[Redis, list[None]]]:
-    if redis_db.cluster:
+async def pooled(redis_options: RedisOptions) -> AsyncIterator[PoolUnderTest]:
+    if redis_options.cluster:
         pytest.skip("a cluster client keeps a pool per node, not this one")
-    seen: list[None] = []
-    client = create_redis(
-        RedisOptions(
-            url=redis_db.url,
-            max_connections=2,
-            pool_timeout=0.2,
-            socket_timeout=2.0,
-            connect_timeout=2.0,
-            health_check_interval=0,
-            on_wait=lambda: seen.append(None),
-        )
-    )
+    waits: list[None] = []
+    client = create_redis(replace(redis_options, on_wait=lambda: waits.append(None)))
     assert isinstance(client, Redis)
-    yield client, seen
+    under_test = PoolUnderTest(client, waits)
+    yield under_test
+    while under_test.held:
+        await under_test.give_back_one()
     await close_redis(client)
-
-
-async def take(pool: object, count: int) -> list[object]:
-    """Hold `count` of the pool's connections, as commands in flight would."""
-    return [await pool.get_connection() for _ in range(count)]  # type: ignore[attr-defined]
-
-
-async def ping(client: Redis) -> bool:
-    return bool(await client.ping())
 
 
 def test_the_parent_still_has_what_the_fast_path_calls() -> None:
@@ -54,56 +62,44 @@ def test_the_parent_still_has_what_the_fast_path_calls() -> None:
 
 
 async def test_a_free_connection_is_taken_without_the_parents_wait(
-    client_and_waits: tuple[Redis, list[None]], monkeypatch: pytest.MonkeyPatch
+    pooled: PoolUnderTest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    client, seen = client_and_waits
-
     async def parent_path(*args: object, **kwargs: object) -> None:
         raise AssertionError("the blocking path ran with a connection free")
 
     monkeypatch.setattr(BlockingConnectionPool, "get_connection", parent_path)
-    assert await client.ping()
-    assert seen == []
+    assert await pooled.ping()
+    assert pooled.waits == []
 
 
 async def test_a_command_waits_for_a_taken_connection_and_is_counted(
-    client_and_waits: tuple[Redis, list[None]],
+    pooled: PoolUnderTest,
 ) -> None:
-    client, seen = client_and_waits
-    pool = client.connection_pool
-    held = await take(pool, 2)
-    waiting = asyncio.create_task(ping(client))
+    await pooled.take_all()
+    waiting = asyncio.create_task(pooled.ping())
     await asyncio.sleep(0.05)
     assert not waiting.done()
-    assert len(seen) == 1
-    await pool.release(held.pop())  # type: ignore[arg-type]
+    assert len(pooled.waits) == 1
+    await pooled.give_back_one()
     assert await asyncio.wait_for(waiting, 1.0)
-    await pool.release(held.pop())  # type: ignore[arg-type]
 
 
-async def test_a_wait_gives_up_after_the_pool_timeout(
-    client_and_waits: tuple[Redis, list[None]],
-) -> None:
-    client, _ = client_and_waits
-    pool = client.connection_pool
-    held = await take(pool, 2)
+async def test_a_wait_gives_up_after_the_pool_timeout(pooled: PoolUnderTest) -> None:
+    await pooled.take_all()
     loop = asyncio.get_running_loop()
     started = loop.time()
     with pytest.raises(RedisConnectionError, match="No connection available"):
-        await client.ping()
+        await pooled.ping()
     assert 0.15 < loop.time() - started < 1.0
-    for connection in held:
-        await pool.release(connection)  # type: ignore[arg-type]
-    assert await client.ping()
+    await pooled.give_back_one()
+    assert await pooled.ping()
 
 
 async def test_while_a_command_waits_the_next_one_goes_through_the_parent(
-    client_and_waits: tuple[Redis, list[None]], monkeypatch: pytest.MonkeyPatch
+    pooled: PoolUnderTest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The fast path would let a newcomer take the connection just handed to a waiter; through
     # the parent both queue on its condition as they would without the fast path.
-    client, _ = client_and_waits
-    pool = client.connection_pool
     parent = BlockingConnectionPool.get_connection
     through_parent: list[None] = []
 
@@ -112,11 +108,10 @@ async def test_while_a_command_waits_the_next_one_goes_through_the_parent(
         return await parent(self, *args, **kwargs)  # type: ignore[no-untyped-call]
 
     monkeypatch.setattr(BlockingConnectionPool, "get_connection", spy)
-    held = await take(pool, 2)
-    waiting = asyncio.create_task(ping(client))
+    await pooled.take_all()
+    waiting = asyncio.create_task(pooled.ping())
     await asyncio.sleep(0.05)
-    await pool.release(held.pop())  # type: ignore[arg-type]  # the waiter is woken, not yet resumed: one connection free
-    assert await client.ping()
+    await pooled.give_back_one()  # the waiter is woken, not yet resumed: one connection free
+    assert await pooled.ping()
     assert await asyncio.wait_for(waiting, 1.0)
     assert len(through_parent) == 2
-    await pool.release(held.pop())  # type: ignore[arg-type]

@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.services import TestRedis
 from utils.redis.redis import RedisClient, RedisOptions, close_redis, create_redis
 from utils.redis.scripts import LuaScript
 
@@ -17,18 +16,8 @@ ECHO_LUA = "-- {marker}\nreturn {{KEYS[1], ARGV[1]}}"
 
 
 @pytest.fixture
-async def client(redis_db: TestRedis) -> AsyncIterator[RedisClient]:
-    redis = create_redis(
-        RedisOptions(
-            url=redis_db.url,
-            max_connections=4,
-            pool_timeout=1.0,
-            socket_timeout=2.0,
-            connect_timeout=2.0,
-            health_check_interval=0,
-            cluster=redis_db.cluster,
-        )
-    )
+async def client(redis_options: RedisOptions) -> AsyncIterator[RedisClient]:
+    redis = create_redis(redis_options)
     yield redis
     await close_redis(redis)
 
