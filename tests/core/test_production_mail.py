@@ -7,7 +7,7 @@ import pytest
 from pydantic import ValidationError
 
 from app.core.settings import Settings, load_settings
-from tests.production_settings import PRODUCTION
+from tests.production_settings import PRODUCTION, production_environment
 
 
 def refusal(**values: object) -> str:
@@ -131,8 +131,8 @@ def test_the_shipped_production_template_refuses_each_mail_placeholder(
 ) -> None:
     """.env.prod's mail settings are placeholders that production refuses, by name."""
     monkeypatch.setenv("ENV_FILE", ".env.prod")
-    for key, value in PRODUCTION.items():
-        monkeypatch.setenv(key.upper(), str(value))
+    for name, value in production_environment().items():
+        monkeypatch.setenv(name, value)
     for name in ("SMTP_HOST", "SMTP_USERNAME", "SMTP_PASSWORD", "MAIL_FROM", "PUBLIC_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(ValidationError) as error:
