@@ -183,6 +183,9 @@ class Settings(BaseSettings):
     events_processed_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=1)
     # A handler that fails this many times in a row sends the event to the dead letters.
     events_max_attempts: int = Field(default=5, ge=1)
+    # RabbitMQ prefetch / NATS fetch size: events a consumer holds at once, different users'
+    # handled side by side, one user's in order (app/events/lanes.py).
+    events_consumer_prefetch: int = Field(default=64, ge=1)
     # <<< part:events
 
     # User search (docs/api.md): the work one query may do, and how often one account may ask.

@@ -1,19 +1,26 @@
-"""Consumers on RabbitMQ, Kafka and NATS JetStream (FastStream subscribers), with the Redis
-Streams consumer's guarantees: one group per consuming service, each event handled once per
-group (the processed ids in Redis), retried with backoff, dead-lettered after the last attempt,
-acknowledged only when done with, one at a time in delivery order.
+"""Consumers on RabbitMQ, Kafka and NATS JetStream, with the Redis Streams consumer's
+guarantees: one group per consuming service, each event handled once per group (the processed
+ids in Redis), retried with backoff, dead-lettered after the last attempt, acknowledged only
+when done with, one aggregate's events one after another in delivery order.
 
     rabbitmq  durable queue `events.users.<group>` bound to the events exchange with `#`,
               `x-single-active-consumer` (any number of instances, one receives: order holds),
-              `x-dead-letter-exchange`: a rejected message goes to `events.users.deadletter.<group>`
+              `x-dead-letter-exchange`: a rejected message goes to
+              `events.users.deadletter.<group>`; up to EVENTS_CONSUMER_PREFETCH unacknowledged,
+              handled in aggregate lanes
     kafka     consumer group `<group>` on the topic, offsets committed after each event; dead
               letters published to `events.users.deadletter.<group>` (key = aggregate id)
-    nats      durable pull consumer `<group>` on the JetStream stream, explicit acks; dead
-              letters published to `deadletter.events.users.<group>` (stream
-              `EVENTS_USERS_DEADLETTER`)
+    nats      durable pull consumer `<group>` on the JetStream stream, explicit acks, fetches of
+              up to EVENTS_CONSUMER_PREFETCH handled in aggregate lanes; dead letters published
+              to `deadletter.events.users.<group>` (stream `EVENTS_USERS_DEADLETTER`)
 
-Each runs until cancelled. The broker client reconnects by itself; the processed-ids store
-(Redis) being down makes a consumer retry the same message with backoff.
+RabbitMQ and NATS are read with aio-pika and nats-py directly, in delivery order, into
+`AggregateLanes`: FastStream's subscribers run a prefetch or a fetched batch in concurrent
+tasks that enter the handler out of delivery order. Kafka keeps FastStream's subscriber (one
+record at a time, which is its partition order).
+
+Each runs until cancelled. The broker client reconnects by itself; while the processed-ids
+store (Redis) is down a consumer retries the message in place, with backoff.
 """
 
 from __future__ import annotations
@@ -21,17 +28,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
+import aio_pika
+import aio_pika.abc
+import nats
+import nats.errors
+import nats.js.api
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
-from faststream.nats import ConsumerConfig, JStream, NatsBroker, PullSub
-from faststream.nats.annotations import NatsMessage
-from faststream.rabbit import Channel, ExchangeType, RabbitBroker, RabbitExchange, RabbitQueue
-from faststream.rabbit.annotations import RabbitMessage
+from nats.aio.msg import Msg
 
 from app.core.outages import REDIS_UNAVAILABLE
 from app.core.settings import Settings
@@ -42,10 +51,10 @@ from app.events.brokers import (
     QUIET,
     ensure_jetstream,
     ensure_kafka_topic,
-    events_exchange,
 )
 from app.events.consumer import EventConsumer
 from app.events.envelope import Envelope
+from app.events.lanes import AggregateLanes
 from app.events.processing import EventProcessor, Handler, ProcessedIds, settle
 from app.events.topology import Topology
 from utils.redis.redis import RedisClient
@@ -53,6 +62,8 @@ from utils.redis.redis import RedisClient
 logger = logging.getLogger(__name__)
 
 Outages = (*REDIS_UNAVAILABLE, *BROKER_UNAVAILABLE)
+# How long a stopping consumer waits for the handlers in flight.
+GRACEFUL_SECONDS = 10.0
 
 
 def _settle(
@@ -60,78 +71,94 @@ def _settle(
     body: bytes,
     *,
     ack: Callable[[], Awaitable[object]],
-    retry_later: Callable[[], Awaitable[object]],
     dead_letter: Callable[[str], Awaitable[object]],
-    backoff: Backoff,
 ) -> Awaitable[None]:
     return settle(
         processor,
         body,
         parse=Envelope.from_body,
         ack=ack,
-        retry_later=retry_later,
         dead_letter=dead_letter,
-        outage_backoff=backoff,
         outages=Outages,
     )
 
 
 @asynccontextmanager
 async def rabbit_consumer(
-    url: str, topology: Topology, processor: EventProcessor
-) -> AsyncIterator[RabbitBroker]:
+    url: str, topology: Topology, processor: EventProcessor, *, prefetch: int
+) -> AsyncIterator[None]:
     group = processor.group
-    broker = RabbitBroker(url, graceful_timeout=10, logger=FASTSTREAM_LOGGER, log_level=QUIET)
-    dead_exchange = RabbitExchange(
-        topology.dead_letter_exchange, type=ExchangeType.DIRECT, durable=True
-    )
-    queue = RabbitQueue(
-        topology.queue(group),
-        durable=True,
-        routing_key="#",
-        arguments={
-            "x-single-active-consumer": True,
-            "x-dead-letter-exchange": topology.dead_letter_exchange,
-            "x-dead-letter-routing-key": group,
-        },
-    )
-    backoff = Backoff()
-
-    # prefetch 1: the next message is delivered once this one is settled (order, and a
-    # handler retrying holds no others back from a consumer that took over).
-    @broker.subscriber(
-        queue,
-        events_exchange(topology),
-        channel=Channel(prefetch_count=1),
-        ack_policy=AckPolicy.MANUAL,
-    )
-    async def on_message(message: RabbitMessage) -> None:
-        async def dead_letter(reason: str) -> None:
-            await message.reject()  # requeue=False: the queue's DLX takes it
-
-        await _settle(
-            processor,
-            message.body,
-            ack=_noop,  # reject() already settled a dead letter; ack() the others below
-            retry_later=message.nack,
-            dead_letter=dead_letter,
-            backoff=backoff,
+    connection = await aio_pika.connect_robust(url)
+    try:
+        channel = await connection.channel()
+        await channel.set_qos(prefetch_count=prefetch)
+        exchange = await channel.declare_exchange(
+            topology.exchange, aio_pika.ExchangeType.TOPIC, durable=True
         )
-        if not message.committed:
+        dead_exchange = await channel.declare_exchange(
+            topology.dead_letter_exchange, aio_pika.ExchangeType.DIRECT, durable=True
+        )
+        dead_queue = await channel.declare_queue(topology.dead_letter_queue(group), durable=True)
+        await dead_queue.bind(dead_exchange, routing_key=group)
+        queue = await channel.declare_queue(
+            topology.queue(group),
+            durable=True,
+            arguments={
+                "x-single-active-consumer": True,
+                "x-dead-letter-exchange": topology.dead_letter_exchange,
+                "x-dead-letter-routing-key": group,
+            },
+        )
+        await queue.bind(exchange, routing_key="#")
+        lanes = AggregateLanes(prefetch)
+        async with _delivering(_deliver_rabbit(queue, lanes, processor), lanes):
+            yield
+    finally:
+        await connection.close()
+
+
+async def _deliver_rabbit(
+    queue: aio_pika.abc.AbstractQueue, lanes: AggregateLanes, processor: EventProcessor
+) -> None:
+    """Start each delivery in its aggregate's lane, in delivery order (the iterator's order)."""
+    async with queue.iterator() as deliveries:
+        async for message in deliveries:
+            await lanes.start(_aggregate(message.headers), _rabbit_work(processor, message))
+
+
+def _rabbit_work(
+    processor: EventProcessor, message: aio_pika.abc.AbstractIncomingMessage
+) -> Callable[[], Awaitable[None]]:
+    async def ack() -> None:
+        if not message.processed:  # a dead letter was rejected already
             await message.ack()
 
-    await broker.connect()
-    await broker.declare_exchange(events_exchange(topology))
-    await broker.declare_exchange(dead_exchange)
-    dead_queue = await broker.declare_queue(
-        RabbitQueue(topology.dead_letter_queue(group), durable=True, routing_key=group)
-    )
-    await dead_queue.bind(topology.dead_letter_exchange, routing_key=group)
-    await broker.start()
+    async def dead_letter(reason: str) -> None:
+        await message.reject()  # requeue=False: the queue's dead-letter exchange takes it
+
+    return lambda: _settle(processor, message.body, ack=ack, dead_letter=dead_letter)
+
+
+def _aggregate(headers: Mapping[str, Any] | None) -> object:
+    """The lane of a message: its aggregate id header (a message without one is malformed
+    and only dead-lettered, in a lane of its own kind)."""
+    return (headers or {}).get("aggregate_id")
+
+
+@asynccontextmanager
+async def _delivering(
+    deliver: Coroutine[Any, Any, None], lanes: AggregateLanes
+) -> AsyncIterator[None]:
+    """Run the delivery loop until the block ends; then give the handlers in flight
+    GRACEFUL_SECONDS to finish."""
+    task = asyncio.create_task(deliver)
     try:
-        yield broker
+        yield
     finally:
-        await broker.stop()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await lanes.finish(GRACEFUL_SECONDS)
 
 
 @asynccontextmanager
@@ -141,8 +168,9 @@ async def kafka_consumer(
     group = processor.group
     await ensure_kafka_topic(url, topology.topic, partitions)
     await ensure_kafka_topic(url, topology.dead_letter_topic(group), 1)
-    broker = KafkaBroker(url, graceful_timeout=10, logger=FASTSTREAM_LOGGER, log_level=QUIET)
-    backoff = Backoff()
+    broker = KafkaBroker(
+        url, graceful_timeout=GRACEFUL_SECONDS, logger=FASTSTREAM_LOGGER, log_level=QUIET
+    )
 
     @broker.subscriber(
         topology.topic,
@@ -166,9 +194,7 @@ async def kafka_consumer(
             processor,
             message.body,
             ack=message.ack,
-            retry_later=message.nack,
             dead_letter=dead_letter,
-            backoff=backoff,
         )
 
     await broker.start()
@@ -180,53 +206,71 @@ async def kafka_consumer(
 
 @asynccontextmanager
 async def nats_consumer(
-    url: str, topology: Topology, processor: EventProcessor, *, ack_wait_seconds: float = 60.0
-) -> AsyncIterator[NatsBroker]:
+    url: str,
+    topology: Topology,
+    processor: EventProcessor,
+    *,
+    prefetch: int,
+    ack_wait_seconds: float = 60.0,
+) -> AsyncIterator[None]:
     group = processor.group
-    broker = NatsBroker(url, graceful_timeout=10, logger=FASTSTREAM_LOGGER, log_level=QUIET)
-    backoff = Backoff()
+    connection = await nats.connect(url, connect_timeout=5, allow_reconnect=True)
+    try:
+        js = connection.jetstream()
+        # The relay declares the events' stream too, with the same settings.
+        await ensure_jetstream(js, topology.jetstream, topology.jetstream_subjects)
+        await ensure_jetstream(js, topology.dead_letter_jetstream, topology.dead_letter_subjects)
+        subscription = await js.pull_subscribe(
+            topology.jetstream_subjects,
+            durable=group,
+            stream=topology.jetstream,
+            config=nats.js.api.ConsumerConfig(
+                ack_policy=nats.js.api.AckPolicy.EXPLICIT,
+                ack_wait=ack_wait_seconds,
+                max_ack_pending=max(1_000, prefetch * 2),
+            ),
+        )
+        lanes = AggregateLanes(prefetch)
 
-    @broker.subscriber(
-        f"{topology.prefix}.>",
-        stream=JStream(topology.jetstream, declare=False),
-        durable=group,
-        pull_sub=PullSub(batch_size=1, timeout=5.0),
-        config=ConsumerConfig(ack_wait=ack_wait_seconds),
-        ack_policy=AckPolicy.MANUAL,
-    )
-    async def on_message(message: NatsMessage) -> None:
-        async def dead_letter(reason: str) -> None:
-            headers = dict(message.headers)
-            await broker.publish(
-                message.body,
+        async def dead_letter(message: Msg, reason: str) -> None:
+            headers = {**(message.headers or {}), "dead_letter_reason": reason[:500]}
+            await js.publish(
                 topology.dead_letter_subject(group),
-                headers={**headers, "dead_letter_reason": reason[:500]},
+                message.data,
                 stream=topology.dead_letter_jetstream,
+                headers=headers,
             )
 
-        await _settle(
-            processor,
-            message.body,
-            ack=message.ack,
-            retry_later=message.nack,
-            dead_letter=dead_letter,
-            backoff=backoff,
-        )
+        def work(message: Msg) -> Callable[[], Awaitable[None]]:
+            return lambda: _settle(
+                processor,
+                message.data,
+                ack=message.ack,
+                dead_letter=lambda reason: dead_letter(message, reason),
+            )
 
-    connection = await broker.connect()
-    js = connection.jetstream()
-    # The relay declares the events' stream too, with the same settings.
-    await ensure_jetstream(js, topology.jetstream, topology.jetstream_subjects)
-    await ensure_jetstream(js, topology.dead_letter_jetstream, topology.dead_letter_subjects)
-    await broker.start()
-    try:
-        yield broker
+        async def deliver() -> None:
+            """Fetch up to `prefetch` at a time (what is there now, or the first to come) and
+            start each in its aggregate's lane, in stream order."""
+            backoff = Backoff()
+            while True:
+                try:
+                    messages = await subscription.fetch(batch=prefetch, timeout=5.0)
+                except nats.errors.TimeoutError:
+                    continue
+                except BROKER_UNAVAILABLE as exc:
+                    delay = backoff.next_delay()
+                    logger.warning("consumer: %s; fetching again in %.1fs", exc, delay)
+                    await asyncio.sleep(delay)
+                    continue
+                backoff.reset()
+                for message in messages:
+                    await lanes.start(_aggregate(message.headers), work(message))
+
+        async with _delivering(deliver(), lanes):
+            yield
     finally:
-        await broker.stop()
-
-
-async def _noop() -> None:
-    return None
+        await connection.close()
 
 
 async def run_until_cancelled(
@@ -290,12 +334,13 @@ async def consume(
     url = settings.broker_url
 
     def start() -> contextlib.AbstractAsyncContextManager[object]:
+        prefetch = settings.events_consumer_prefetch
         if settings.events_broker == "rabbitmq":
-            return rabbit_consumer(url, topology, processor)
+            return rabbit_consumer(url, topology, processor, prefetch=prefetch)
         if settings.events_broker == "kafka":
             partitions = settings.events_kafka_partitions
             return kafka_consumer(url, topology, processor, partitions=partitions)
-        return nats_consumer(url, topology, processor)
+        return nats_consumer(url, topology, processor, prefetch=prefetch)
 
     logger.info("consuming %s events as group %r (%s)", settings.events_broker, group, consumer)
     await run_until_cancelled(start, ready)

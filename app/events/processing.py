@@ -145,14 +145,13 @@ async def settle(
     *,
     parse: Callable[[bytes], Envelope],
     ack: Callable[[], Awaitable[object]],
-    retry_later: Callable[[], Awaitable[object]],
     dead_letter: Callable[[str], Awaitable[object]],
-    outage_backoff: Backoff,
     outages: tuple[type[BaseException], ...],
 ) -> None:
     """One delivery, start to finish: the broker consumers' common path. A malformed message
-    and an event whose handler kept failing go to `dead_letter(reason)` and are acknowledged;
-    an outage of the processed-ids store leaves the message for a later delivery."""
+    and an event whose handler kept failing go to `dead_letter(reason)` and are acknowledged.
+    While the processed-ids store is down the event is retried here, with backoff, rather than
+    handed back: a message given back would come again behind later ones of its aggregate."""
     try:
         event = parse(body)
     except ValueError as exc:
@@ -161,15 +160,15 @@ async def settle(
         await ack()
         processor.count("malformed")
         return
-    try:
-        result = await processor.process(event)
-    except outages as exc:
-        delay = outage_backoff.next_delay()
-        logger.warning("consumer: %s; delivering again in %.1fs", type(exc).__name__, delay)
-        await asyncio.sleep(delay)
-        await retry_later()
-        return
-    outage_backoff.reset()
+    outage_backoff = Backoff()
+    while True:
+        try:
+            result = await processor.process(event)
+            break
+        except outages as exc:
+            delay = outage_backoff.next_delay()
+            logger.warning("consumer: %s; handling again in %.1fs", type(exc).__name__, delay)
+            await asyncio.sleep(delay)
     if result.outcome is Outcome.DEAD:
         await dead_letter(result.error)
         processor.count(Outcome.DEAD)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import random
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -20,6 +21,7 @@ import aio_pika.exceptions
 import asyncpg
 import pytest
 from prometheus_client import REGISTRY
+from pydantic import SecretStr
 
 from app.core.settings import Settings
 from app.events.config import RelayConfig
@@ -29,6 +31,7 @@ from app.events.outbox import claim_pending
 from app.events.processing import ProcessedIds
 from app.events.topology import Topology
 from app.user.service import SET_NAME_SQL
+from app.wiring.connections import open_redis
 from tests.conftest import AppState, UserFactory, http_client, login, make_settings, running
 from tests.events_helpers import (
     consuming,
@@ -43,7 +46,9 @@ from tests.events_helpers import (
 )
 from tests.services import TestDatabase, TestRedis
 from tools.devstack.brokers import Broker
+from tools.devstack.throwaway import ThrowawayRedis
 from tools.downstream.names import effects_key, names_key
+from utils.redis.redis import close_redis
 
 NAME_CHANGED = "user.name_changed"
 PENDING_SQL = "SELECT count(*) FROM outbox WHERE aggregate_id = $1 AND published_at IS NULL"
@@ -200,6 +205,84 @@ async def test_events_of_one_user_arrive_in_commit_order(
         await wait_until(lambda: len(seen.events) >= 45, "45 events", WAIT)
     for user in users:
         assert seen.names(user.id) == [f"v{n}" for n in range(15)]
+
+
+class SlowSeen(Seen):
+    """Seen, taking a random 0-20 ms per event and counting how many it handles at once."""
+
+    def __init__(self, user_ids: set[int]) -> None:
+        super().__init__(user_ids)
+        self.running = 0
+        self.most_at_once = 0
+
+    async def __call__(self, event: Envelope) -> None:
+        self.running += 1
+        self.most_at_once = max(self.most_at_once, self.running)
+        try:
+            await asyncio.sleep(random.uniform(0, 0.02))
+            await super().__call__(event)
+        finally:
+            self.running -= 1
+
+
+# The brokers whose consumer takes many messages per round trip (app/events/lanes.py).
+on_laned_broker = pytest.mark.parametrize(
+    "event_broker", ["rabbitmq", "nats"], indirect=True, scope="session"
+)
+# The brokers whose consumer keeps its processed ids in a Redis apart from the broker.
+on_broker_beside_redis = pytest.mark.parametrize(
+    "event_broker", ["rabbitmq", "kafka", "nats"], indirect=True, scope="session"
+)
+
+
+@on_laned_broker
+async def test_users_are_handled_side_by_side_and_each_users_events_in_order(
+    broker_settings: Settings, make_user: UserFactory, state: AppState
+) -> None:
+    users = [await make_user(name="v") for _ in range(6)]
+    seen = SlowSeen({user.id for user in users})
+    for n in range(20):
+        for user in users:
+            await state.pool.execute(SET_NAME_SQL, user.id, f"v{n}", None)
+    async with (
+        consuming(broker_settings, state.redis, _group(), seen),
+        relay_task(fast_relay(broker_settings, state.redis)),
+    ):
+        await wait_until(lambda: len(seen.events) >= 120, "120 events", WAIT)
+    for user in users:
+        assert seen.names(user.id) == [f"v{n}" for n in range(20)]
+    assert seen.most_at_once > 1
+
+
+@on_broker_beside_redis
+async def test_a_message_waits_in_place_while_the_processed_ids_store_is_down(
+    broker_settings: Settings, make_user: UserFactory, state: AppState
+) -> None:
+    user = await make_user(name="v0")
+    seen = Seen({user.id})
+    server = ThrowawayRedis()
+    server.start()
+    on_server = {"redis_url": SecretStr(server.url), "redis_cluster": False}
+    store = open_redis(broker_settings.model_copy(update=on_server))
+    try:
+        async with (
+            consuming(broker_settings, store, _group(), seen),
+            relay_task(fast_relay(broker_settings, state.redis)),
+        ):
+            await state.pool.execute(SET_NAME_SQL, user.id, "v1", None)
+            await wait_until(lambda: seen.names(user.id) == ["v1"], "v1", WAIT)
+            server.stop()
+            for name in ("v2", "v3"):
+                await state.pool.execute(SET_NAME_SQL, user.id, name, None)
+            await asyncio.sleep(1.0)
+            assert seen.names(user.id) == ["v1"]
+            server.start()  # empty: v1's marker is gone, v2 and v3 were never marked
+            await wait_until(lambda: len(seen.events) >= 3, "v2 and v3 after Redis returned", WAIT)
+    finally:
+        await close_redis(store)
+        server.stop()
+    assert seen.names(user.id) == ["v1", "v2", "v3"]
+    assert max(seen.calls.values()) == 1
 
 
 @on_every_broker
