@@ -39,6 +39,7 @@ from app.events.outbox import BACKLOG_SQL
 from tools.bench import openloop
 from tools.bench.cases import EVENTS
 from tools.bench.openloop import OpenLoopResult
+from tools.bench.procs import cpu_seconds, cpus, host_busy_seconds, listening_pid
 from tools.bench.results import Measurement
 from tools.bench.stack import local_stack
 from tools.devstack import processes, waiting
@@ -97,6 +98,9 @@ class EventsMeasurement:
     max_oldest_age_s: float = 0.0
     relay_events: int = 0
     relay_seconds: float = 0.0
+    # During the open-loop run: CPU µs per event written, by part, and the host's busy share.
+    cpu_us_per_event: dict[str, float] = field(default_factory=dict)
+    host_busy: float = 0.0
     error: str | None = None
 
     @property
@@ -150,6 +154,8 @@ class EventsMeasurement:
             "relay_events": self.relay_events,
             "relay_seconds": round(self.relay_seconds, 3),
             "relay_events_per_s": round(self.relay_events_per_s, 1),
+            "cpu_us_per_event": {part: round(us) for part, us in self.cpu_us_per_event.items()},
+            "host_busy": round(self.host_busy, 3),
             "error": self.error,
         }
 
@@ -158,8 +164,8 @@ def table(results: list[EventsMeasurement]) -> str:
     lines = [
         "| broker | relay | /setName rate (ok/s) | events written / received "
         "| latency p50 / p99 / max | of which until stamped p50 / p99 | max backlog (bound) "
-        "| relay events/s (100 per batch) | note |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| relay events/s (100 per batch) | CPU µs per event | host busy | note |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for m in results:
         rate = f"{m.set_name.rate:,.0f} ({m.set_name.ok_rps:,.0f})" if m.set_name else "-"
@@ -171,9 +177,11 @@ def table(results: list[EventsMeasurement]) -> str:
         )
         backlog = f"{m.max_backlog} ({m.backlog_bound:.0f})"
         throughput = f"{m.relay_events_per_s:,.0f}" if m.relay_seconds else "-"
+        cpu = ", ".join(f"{part} {us:,.0f}" for part, us in m.cpu_us_per_event.items()) or "-"
         lines.append(
             f"| {m.broker} | {m.relay} | {rate} | {m.written} / {m.received} | {latency} | "
-            f"{stamped} | {backlog} | {throughput} | {m.error or m.server} |"
+            f"{stamped} | {backlog} | {throughput} | {cpu} | {m.host_busy:.0%} | "
+            f"{m.error or m.server} |"
         )
     return "\n".join(lines)
 
@@ -214,6 +222,48 @@ class BacklogSampler:
                 await asyncio.sleep(SAMPLE_S)
         finally:
             await conn.close()
+
+
+class CpuMeter:
+    """CPU time of named processes, and of the whole host, between `start` and `stop`."""
+
+    def __init__(self, pids: dict[str, list[int]]) -> None:
+        self.pids = {part: ids for part, ids in pids.items() if ids}
+        self._before: dict[str, float] = {}
+        self._host_before = self._wall_before = 0.0
+        self.used: dict[str, float] = {}
+        self.host_busy = 0.0
+
+    def _now(self) -> dict[str, float]:
+        return {
+            part: sum(cpu_seconds(pid) or 0.0 for pid in ids) for part, ids in self.pids.items()
+        }
+
+    def start(self) -> None:
+        self._before = self._now()
+        self._host_before, self._wall_before = host_busy_seconds(), time.monotonic()
+
+    def stop(self) -> None:
+        after = self._now()
+        self.used = {part: after[part] - self._before[part] for part in self.pids}
+        wall = time.monotonic() - self._wall_before
+        self.host_busy = (host_busy_seconds() - self._host_before) / (wall * cpus())
+
+    def per_event_us(self, events: int) -> dict[str, float]:
+        return {part: used / events * 1e6 for part, used in self.used.items()} if events else {}
+
+
+def address_port(url: str) -> int | None:
+    """The port of a broker or Redis address (`scheme://host:port/...` or `host:port`)."""
+    netloc = url.split("//", 1)[-1].split("/", 1)[0].rsplit("@", 1)[-1]
+    port = netloc.rsplit(":", 1)[-1]
+    return int(port) if port.isdigit() else None
+
+
+def _pids_listening(url: str) -> list[int]:
+    port = address_port(url)
+    pid = listening_pid(port) if port is not None else None
+    return [pid] if pid is not None else []
 
 
 class Consumer:
@@ -337,6 +387,15 @@ def measure(
             consumer = Consumer({**os.environ, "ENV_FILE": "", **stack_env}, folder, name)
             cleanup.callback(consumer.stop)
             consumer.wait_ready()
+            meter = CpuMeter(
+                {
+                    "api": stack.worker_pids(),
+                    "relay": [relay_process.pid] if relay == "process" else [],
+                    "broker": _pids_listening(broker.url) if name != "redis" else [],
+                    "redis": _pids_listening(env.get("REDIS_URL", "")),
+                    "consumer": [consumer.process.pid],
+                }
+            )
             rate = LOAD * capacity
             host = stack.base_url.split("//", 1)[1]
             requests = openloop.set_name_requests(tokens, host, tag=f" {stream[-8:]}")
@@ -346,9 +405,11 @@ def measure(
             )
             with BacklogSampler(dsn) as sampler:
                 start = time.time()
+                meter.start()
                 m.set_name = openloop.run(
                     stack.base_url, requests, rate=rate, duration_s=duration_s
                 )
+                meter.stop()
                 end = time.time()
                 ids = set(asyncio.run(_written(dsn, start - 1, end + 1)))
                 deadline = time.monotonic() + ARRIVAL_TIMEOUT_S
@@ -363,12 +424,14 @@ def measure(
             m.stamped_ms = [v for v in written.values() if v is not None]
             m.received = len(m.latencies_ms)
             m.max_backlog, m.max_oldest_age_s = sampler.max_pending, sampler.max_age_s
+            m.cpu_us_per_event, m.host_busy = meter.per_event_us(m.written), meter.host_busy
             consumer.stop()
             log(
                 f"  events {m.received} of {m.written}: p50 {m.p50_ms:.1f} ms p99 "
                 f"{m.p99_ms:.1f} ms (stamped p99 {_quantile(m.stamped_ms, 0.99):.1f} ms); "
                 f"max backlog {m.max_backlog} (one poll interval: "
-                f"{m.backlog_bound:.0f})"
+                f"{m.backlog_bound:.0f}); host busy {m.host_busy:.0%}, CPU µs per event "
+                + ", ".join(f"{part} {us:,.0f}" for part, us in m.cpu_us_per_event.items())
             )
             m.relay_events = relay_events
             m.relay_seconds = asyncio.run(_relay_throughput(dsn, relay_events))
