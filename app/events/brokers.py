@@ -16,14 +16,18 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+import aio_pika
+import aio_pika.abc
+import aiormq
 import aiormq.exceptions
 import nats.errors
 import nats.js.errors
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiormq import spec
 from faststream.kafka import KafkaBroker
 from faststream.nats import NatsBroker
-from faststream.rabbit import ExchangeType, RabbitBroker, RabbitExchange
+from faststream.rabbit import ExchangeType, RabbitExchange
 
 from app.events.envelope import Envelope
 from app.events.topology import Topology
@@ -69,7 +73,8 @@ async def publish_in_order(
 
 class RabbitPublisher:
     """A durable topic exchange; persistent messages with `message_id` = event id and routing
-    key `<event_type>.<aggregate_id>`, awaited until the broker confirms each one."""
+    key `<event_type>.<aggregate_id>`, awaited until the broker confirms each one. Written
+    with aio-pika (FastStream's RabbitMQ client) directly, for `send_without_drain`."""
 
     broker = "rabbitmq"
 
@@ -77,44 +82,71 @@ class RabbitPublisher:
         self._url = url
         self._topology = topology
         self._timeout = timeout_seconds
-        self._broker: RabbitBroker | None = None
+        self._connection: aio_pika.abc.AbstractConnection | None = None
+        self._channel: aiormq.Channel | None = None
 
     async def open(self) -> None:
-        broker = RabbitBroker(
-            self._url, graceful_timeout=None, logger=FASTSTREAM_LOGGER, log_level=QUIET
-        )
-        self._broker = broker
-        await broker.connect()
-        await broker.declare_exchange(events_exchange(self._topology))
+        self._connection = await aio_pika.connect(self._url, timeout=self._timeout)
+        channel = await self._connection.channel(publisher_confirms=True)
+        exchange = events_exchange(self._topology)
+        await channel.declare_exchange(exchange.name, aio_pika.ExchangeType.TOPIC, durable=True)
+        underlay = await channel.get_underlay_channel()
+        assert isinstance(underlay, aiormq.Channel)  # the one with basic_publish(wait=...)
+        self._channel = underlay
 
     async def close(self) -> None:
-        broker, self._broker = self._broker, None
-        if broker is not None:
-            await broker.stop()
+        connection, self._connection, self._channel = self._connection, None, None
+        if connection is not None:
+            await connection.close()
 
     async def publish(self, events: Sequence[Envelope]) -> None:
-        broker = self._broker
-        assert broker is not None, "open() first"
-        exchange = events_exchange(self._topology)
+        channel = self._channel
+        assert channel is not None, "open() first"
 
         async def send(event: Envelope) -> None:
-            await broker.publish(
+            await send_without_drain(
+                channel,
                 event.to_body(),
-                exchange=exchange,
+                exchange=self._topology.exchange,
                 routing_key=self._topology.routing_key(event),
-                message_id=event.event_id,
-                message_type=event.event_type,
-                headers=event.headers(),  # type: ignore[arg-type]
-                content_type="application/json",
-                persist=True,
-                # No queue bound (no consumer group declared yet) drops the message, as a
-                # topic exchange does; True would make the broker return it as an error.
-                mandatory=False,
-                timeout=self._timeout,
+                properties=spec.Basic.Properties(
+                    message_id=event.event_id,
+                    message_type=event.event_type,
+                    headers=event.headers(),  # type: ignore[arg-type]
+                    content_type="application/json",
+                    delivery_mode=PERSISTENT,
+                ),
             )
 
         async with asyncio.timeout(self._timeout):
             await publish_in_order(events, send)
+
+
+PERSISTENT = 2  # AMQP delivery mode: written to disk before the broker confirms
+
+
+async def send_without_drain(
+    channel: aiormq.Channel,
+    body: bytes,
+    *,
+    exchange: str,
+    routing_key: str,
+    properties: spec.Basic.Properties,
+) -> None:
+    """Publish and wait for the broker's confirm, but not for the socket to drain: aiormq
+    otherwise awaits the drain while it holds the channel's lock, so concurrent publishes take
+    three event-loop turns each instead of one, and a relay in a busy API worker falls behind
+    (docs/benchmark.md, "RabbitMQ publishes without waiting for the drain")."""
+    # No queue bound yet (no consumer group declared) drops the message, as a topic exchange
+    # does: mandatory would make the broker return it as an error.
+    await channel.basic_publish(
+        body,
+        exchange=exchange,
+        routing_key=routing_key,
+        properties=properties,
+        mandatory=False,
+        wait=False,
+    )
 
 
 def events_exchange(topology: Topology) -> RabbitExchange:

@@ -285,6 +285,49 @@ async def test_a_message_waits_in_place_while_the_processed_ids_store_is_down(
     assert max(seen.calls.values()) == 1
 
 
+class LoopTurns:
+    """Counts the event loop's turns while it runs (a task that yields once per turn)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    async def run(self) -> None:
+        while True:
+            self.count += 1
+            await asyncio.sleep(0)
+
+
+@pytest.mark.parametrize("event_broker", ["rabbitmq"], indirect=True, scope="session")
+async def test_rabbitmq_publishes_take_about_one_loop_turn_each(
+    broker_settings: Settings, state: AppState
+) -> None:
+    """send_without_drain: waiting for the drain under aiormq's channel lock took three."""
+    events = [
+        Envelope(
+            event_id=str(uuid.uuid4()),
+            event_type=NAME_CHANGED,
+            schema_version=1,
+            occurred_at=datetime.now(UTC),
+            aggregate_id=aggregate,
+            payload="{}",
+        )
+        for aggregate in range(100)
+    ]
+    publisher = build_publisher(RelayConfig.from_settings(broker_settings), state.redis)
+    await publisher.open()
+    turns = LoopTurns()
+    counting = asyncio.create_task(turns.run())
+    try:
+        await asyncio.sleep(0)
+        turns.count = 0
+        await publisher.publish(events)
+        per_publish = turns.count / len(events)
+    finally:
+        counting.cancel()
+        await publisher.close()
+    assert per_publish < 2, f"{per_publish:.1f} loop turns per publish"
+
+
 @on_every_broker
 async def test_a_duplicate_delivery_is_handled_once(
     broker_settings: Settings, make_user: UserFactory, state: AppState
