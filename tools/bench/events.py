@@ -318,6 +318,20 @@ async def _written(dsn: str, start: float, end: float) -> dict[str, float | None
         await conn.close()
 
 
+async def _until_relayed(dsn: str, timeout_s: float = 300.0) -> None:
+    """Until the outbox holds nothing pending (after the capacity probe's burst of events)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while await conn.fetchval(PENDING_SQL):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the relay did not catch up within {timeout_s:.0f} s")
+            await asyncio.sleep(0.1)
+    finally:
+        await conn.close()
+    await asyncio.sleep(2.0)  # the consumer's share of the burst
+
+
 async def _relay_throughput(dsn: str, count: int, timeout_s: float = 300.0) -> float:
     """Seconds from committing `count` outbox rows to none pending."""
     conn = await asyncpg.connect(dsn)
@@ -345,7 +359,11 @@ def measure(
     workers: int | None,
     log: Log,
     relay: str = "lifespan",
+    capacity_probe: Callable[[str], float] | None = None,
 ) -> EventsMeasurement:
+    """`capacity` is the run's closed-loop /setName capacity; `capacity_probe(base_url)`, when
+    given, measures it again on this broker's stack with the relay and consumer running, and
+    the open loop runs at LOAD of that (the pipeline shares the host's CPUs)."""
     default_poll = Settings.model_fields["outbox_poll_interval_seconds"].default
     poll = float(env.get("OUTBOX_POLL_INTERVAL_SECONDS", default_poll))
     m = EventsMeasurement(name, LOAD, relay, capacity, poll)
@@ -396,11 +414,15 @@ def measure(
                     "consumer": [consumer.process.pid],
                 }
             )
-            rate = LOAD * capacity
+            if capacity_probe is not None:
+                m.capacity_rps = capacity_probe(stack.base_url)
+                log(f"  closed-loop /setName with these events: {m.capacity_rps:,.0f} req/s")
+                asyncio.run(_until_relayed(dsn))
+            rate = LOAD * m.capacity_rps
             host = stack.base_url.split("//", 1)[1]
             requests = openloop.set_name_requests(tokens, host, tag=f" {stream[-8:]}")
             log(
-                f"  /setName at {rate:,.0f} req/s ({LOAD:.0%} of {capacity:,.0f}) "
+                f"  /setName at {rate:,.0f} req/s ({LOAD:.0%} of {m.capacity_rps:,.0f}) "
                 f"for {duration_s:.0f} s"
             )
             with BacklogSampler(dsn) as sampler:
