@@ -412,6 +412,7 @@ def measure(
                     "broker": _pids_listening(broker.url) if name != "redis" else [],
                     "redis": _pids_listening(env.get("REDIS_URL", "")),
                     "consumer": [consumer.process.pid],
+                    "load generator": [os.getpid()],  # this process: the open loop's client
                 }
             )
             if capacity_probe is not None:
