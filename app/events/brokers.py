@@ -14,7 +14,7 @@ import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import aiormq
 import aiormq.exceptions
@@ -49,6 +49,8 @@ BROKER_UNAVAILABLE: tuple[type[BaseException], ...] = (
 # JetStream drops a second message with the same Nats-Msg-Id within this window: it must
 # outlive a relay's crash and restart (the Redis marker's TTL plays the same part).
 NATS_DUPLICATE_WINDOW_SECONDS = 3_600.0
+
+BrokerT = TypeVar("BrokerT", KafkaBroker, NatsBroker)
 
 
 async def publish_in_order(
@@ -126,7 +128,7 @@ class RabbitPublisher:
 class BatchConnection(aiormq.Connection):
     """aiormq's connection with room in its write queue for a whole batch: with its default of
     10 frames, the publishes of a batch past the tenth wait on the channel's lock one
-    event-loop turn each (docs/benchmark.md, "RabbitMQ publishes")."""
+    event-loop turn each (docs/benchmark.md, "Consumer lanes and batched RabbitMQ publishes")."""
 
     FRAME_BUFFER_SIZE = 1_024
 
@@ -145,7 +147,7 @@ async def send_without_drain(
     """Publish and wait for the broker's confirm, but not for the socket to drain: aiormq
     otherwise awaits the drain while it holds the channel's lock, so concurrent publishes take
     three event-loop turns each instead of one, and a relay in a busy API worker falls behind
-    (docs/benchmark.md, "RabbitMQ publishes")."""
+    (docs/benchmark.md, "Consumer lanes and batched RabbitMQ publishes")."""
     # No queue bound yet (no consumer group declared) drops the message, as a topic exchange
     # does: mandatory would make the broker return it as an error.
     await channel.basic_publish(
@@ -162,7 +164,39 @@ def events_exchange(topology: Topology) -> RabbitExchange:
     return RabbitExchange(topology.exchange, type=ExchangeType.TOPIC, durable=True)
 
 
-class KafkaPublisher:
+class FastStreamPublisher(Generic[BrokerT]):
+    """What the Kafka and NATS publishers share: a FastStream broker made and connected by
+    `open` (then `_prepare` declares what it publishes to), stopped by `close`."""
+
+    broker: str
+
+    def __init__(self, url: str, topology: Topology, *, timeout_seconds: float = 10.0) -> None:
+        self._url = url
+        self._topology = topology
+        self._timeout = timeout_seconds
+        self._broker: BrokerT | None = None
+
+    def _new_broker(self) -> BrokerT:
+        raise NotImplementedError
+
+    async def _prepare(self, connection: Any) -> None:
+        raise NotImplementedError
+
+    async def open(self) -> None:
+        self._broker = self._new_broker()  # before connecting: close() stops a half-open one
+        await self._prepare(await self._broker.connect())
+
+    async def close(self) -> None:
+        broker, self._broker = self._broker, None
+        if broker is not None:
+            await broker.stop()
+
+    def _connected(self) -> BrokerT:
+        assert self._broker is not None, "open() first"
+        return self._broker
+
+
+class KafkaPublisher(FastStreamPublisher[KafkaBroker]):
     """Topic `events.users`, key = aggregate id (one user's events in one partition, in
     order), acks=all, the idempotent producer where the broker has it."""
 
@@ -177,16 +211,12 @@ class KafkaPublisher:
         idempotence: bool,
         timeout_seconds: float = 10.0,
     ) -> None:
-        self._url = url
-        self._topology = topology
+        super().__init__(url, topology, timeout_seconds=timeout_seconds)
         self._partitions = partitions
         self._idempotence = idempotence
-        self._timeout = timeout_seconds
-        self._broker: KafkaBroker | None = None
 
-    async def open(self) -> None:
-        await ensure_kafka_topic(self._url, self._topology.topic, self._partitions)
-        broker = KafkaBroker(
+    def _new_broker(self) -> KafkaBroker:
+        return KafkaBroker(
             self._url,
             acks="all",
             enable_idempotence=self._idempotence,
@@ -195,17 +225,12 @@ class KafkaPublisher:
             logger=FASTSTREAM_LOGGER,
             log_level=QUIET,
         )
-        self._broker = broker
-        await broker.connect()
 
-    async def close(self) -> None:
-        broker, self._broker = self._broker, None
-        if broker is not None:
-            await broker.stop()
+    async def _prepare(self, connection: Any) -> None:
+        await ensure_kafka_topic(self._url, self._topology.topic, self._partitions)
 
     async def publish(self, events: Sequence[Envelope]) -> None:
-        broker = self._broker
-        assert broker is not None, "open() first"
+        broker = self._connected()
         async with asyncio.timeout(self._timeout):
             # The producer keeps each partition's records in send order; all are in flight at
             # once and the batch returns when every one is acknowledged.
@@ -236,7 +261,7 @@ async def ensure_kafka_topic(url: str, topic: str, partitions: int) -> None:
         await admin.close()
 
 
-class NatsPublisher:
+class NatsPublisher(FastStreamPublisher[NatsBroker]):
     """JetStream: subject `events.users.<event_type>`, `Nats-Msg-Id` = event id, so a re-send
     within the stream's duplicate window is stored once; the PubAck confirms storage."""
 
@@ -250,22 +275,19 @@ class NatsPublisher:
         duplicate_window_seconds: float,
         timeout_seconds: float = 10.0,
     ) -> None:
-        self._url = url
-        self._topology = topology
+        super().__init__(url, topology, timeout_seconds=timeout_seconds)
         self._window = duplicate_window_seconds
-        self._timeout = timeout_seconds
-        self._broker: NatsBroker | None = None
 
-    async def open(self) -> None:
-        broker = NatsBroker(
+    def _new_broker(self) -> NatsBroker:
+        return NatsBroker(
             self._url,
             connect_timeout=max(1, round(self._timeout)),
             graceful_timeout=None,
             logger=FASTSTREAM_LOGGER,
             log_level=QUIET,
         )
-        self._broker = broker
-        connection = await broker.connect()
+
+    async def _prepare(self, connection: Any) -> None:
         await ensure_jetstream(
             connection.jetstream(),
             self._topology.jetstream,
@@ -273,14 +295,8 @@ class NatsPublisher:
             duplicate_window_seconds=self._window,
         )
 
-    async def close(self) -> None:
-        broker, self._broker = self._broker, None
-        if broker is not None:
-            await broker.stop()
-
     async def publish(self, events: Sequence[Envelope]) -> None:
-        broker = self._broker
-        assert broker is not None, "open() first"
+        broker = self._connected()
 
         async def send(event: Envelope) -> None:
             await broker.publish(

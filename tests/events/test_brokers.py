@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import aio_pika
 import aio_pika.exceptions
@@ -33,7 +34,15 @@ from app.events.processing import ProcessedIds
 from app.events.topology import Topology
 from app.user.service import SET_NAME_SQL
 from app.wiring.connections import open_redis
-from tests.conftest import AppState, UserFactory, http_client, login, make_settings, running
+from tests.conftest import (
+    AppState,
+    User,
+    UserFactory,
+    http_client,
+    login,
+    make_settings,
+    running,
+)
 from tests.events_helpers import (
     consuming,
     dead_letter_ids,
@@ -190,22 +199,31 @@ async def test_relay_crash_between_publish_and_stamp_is_handled_once(
     assert list(seen.calls.values()) == [1]
 
 
+async def _rename_each_user_then_consume(
+    settings: Settings, state: AppState, seen: Seen, users: list[User], count: int, **relay: Any
+) -> None:
+    """Rename every user `count` times (v0, v1, ...), interleaved, then relay and consume until
+    all arrive; each user's names must arrive in commit order."""
+    for n in range(count):
+        for user in users:
+            await state.pool.execute(SET_NAME_SQL, user.id, f"v{n}", None)
+    expected = count * len(users)
+    async with (
+        consuming(settings, state.redis, _group(), seen),
+        relay_task(fast_relay(settings, state.redis, **relay)),
+    ):
+        await wait_until(lambda: len(seen.events) >= expected, f"{expected} events", WAIT)
+    for user in users:
+        assert seen.names(user.id) == [f"v{n}" for n in range(count)]
+
+
 @on_every_broker
 async def test_events_of_one_user_arrive_in_commit_order(
     broker_settings: Settings, make_user: UserFactory, state: AppState
 ) -> None:
     users = [await make_user(name="v") for _ in range(3)]
     seen = Seen({user.id for user in users})
-    for n in range(15):
-        for user in users:
-            await state.pool.execute(SET_NAME_SQL, user.id, f"v{n}", None)
-    async with (
-        consuming(broker_settings, state.redis, _group(), seen),
-        relay_task(fast_relay(broker_settings, state.redis, batch_size=10)),
-    ):
-        await wait_until(lambda: len(seen.events) >= 45, "45 events", WAIT)
-    for user in users:
-        assert seen.names(user.id) == [f"v{n}" for n in range(15)]
+    await _rename_each_user_then_consume(broker_settings, state, seen, users, 15, batch_size=10)
 
 
 class SlowSeen(Seen):
@@ -242,16 +260,7 @@ async def test_users_are_handled_side_by_side_and_each_users_events_in_order(
 ) -> None:
     users = [await make_user(name="v") for _ in range(6)]
     seen = SlowSeen({user.id for user in users})
-    for n in range(20):
-        for user in users:
-            await state.pool.execute(SET_NAME_SQL, user.id, f"v{n}", None)
-    async with (
-        consuming(broker_settings, state.redis, _group(), seen),
-        relay_task(fast_relay(broker_settings, state.redis)),
-    ):
-        await wait_until(lambda: len(seen.events) >= 120, "120 events", WAIT)
-    for user in users:
-        assert seen.names(user.id) == [f"v{n}" for n in range(20)]
+    await _rename_each_user_then_consume(broker_settings, state, seen, users, 20)
     assert seen.most_at_once > 1
 
 

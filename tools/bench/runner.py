@@ -33,7 +33,7 @@ from tools.bench.calibrate import argon2_verify_ms
 from tools.bench.cases import (
     BASELINE_DIRECT,
     BASELINE_NGINX,
-    CASES,
+    CASES,  # part:events
     DIRECT,
     EVENTS,  # part:events
     FIXED,
