@@ -92,8 +92,9 @@ class RabbitPublisher:
             await self._connection.connect()
             channel = await self._connection.channel(publisher_confirms=True)
             assert isinstance(channel, aiormq.Channel)  # the one with basic_publish(wait=...)
+            exchange = events_exchange(self._topology)
             await channel.exchange_declare(
-                self._topology.exchange, exchange_type=ExchangeType.TOPIC.value, durable=True
+                exchange.name, exchange_type=exchange.type.value, durable=exchange.durable
             )
         self._channel = channel
 
@@ -161,6 +162,8 @@ async def send_without_drain(
 
 
 def events_exchange(topology: Topology) -> RabbitExchange:
+    """The events' exchange, as the publisher and the consumers declare it and AsyncAPI
+    documents it."""
     return RabbitExchange(topology.exchange, type=ExchangeType.TOPIC, durable=True)
 
 

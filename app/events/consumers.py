@@ -51,6 +51,7 @@ from app.events.brokers import (
     QUIET,
     ensure_jetstream,
     ensure_kafka_topic,
+    events_exchange,
 )
 from app.events.consumer import EventConsumer
 from app.events.envelope import Envelope
@@ -92,8 +93,9 @@ async def rabbit_consumer(
     try:
         channel = await connection.channel()
         await channel.set_qos(prefetch_count=prefetch)
+        events = events_exchange(topology)
         exchange = await channel.declare_exchange(
-            topology.exchange, aio_pika.ExchangeType.TOPIC, durable=True
+            events.name, events.type.value, durable=events.durable
         )
         dead_exchange = await channel.declare_exchange(
             topology.dead_letter_exchange, aio_pika.ExchangeType.DIRECT, durable=True

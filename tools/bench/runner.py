@@ -200,7 +200,10 @@ class Bench:
 
     # --- one wrk invocation ------------------------------------------------------------------
 
-    def command(self, case: Case, connections: int, duration_s: float) -> list[str] | str:
+    def command(
+        self, case: Case, connections: int, duration_s: float, base_url: str | None = None
+    ) -> list[str] | str:
+        """wrk's command line for `case`, against its via's URL or `base_url`."""
         args = list(case.script_args)
         if case.data is not None:
             source = self.data.get((case.via, case.data))
@@ -209,7 +212,7 @@ class Bench:
             args = [str(source)]
         script = wrk.build_script(case.script, self.run_dir, count_shed=case.sheds)
         return wrk.command(
-            url=self.urls[case.via] + case.path,
+            url=(base_url or self.urls[case.via]) + case.path,
             script=script,
             connections=connections,
             threads=self.opts.threads,
@@ -494,10 +497,9 @@ class Bench:
         """Closed-loop /setName 2xx/s against another stack (an events stack with its
         broker, relay and consumer running), as the setName case measures it."""
         case = next(c for c in CASES if c.name == "setName" and c.via == NGINX)
-        cmd = self.command(case, self.opts.connections[0], self.opts.duration_s)
+        cmd = self.command(case, self.opts.connections[0], self.opts.duration_s, base_url)
         if isinstance(cmd, str):
             raise RuntimeError(cmd)
-        cmd = [base_url + case.path if arg == self.urls[NGINX] + case.path else arg for arg in cmd]
         result = wrk.run(cmd, duration_s=self.opts.duration_s)
         return result.rps * (1 - result.non_2xx / max(result.requests, 1))
 
