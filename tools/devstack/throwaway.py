@@ -72,13 +72,22 @@ class ThrowawayRedis:
                 stderr=subprocess.DEVNULL,
             )
             try:
-                wait_for_port(self.port, process=self._process)
+                # A cluster node binds its bus port after its data port and exits when that
+                # one is taken: started means every port it serves listens.
+                for port in self._ports():
+                    wait_for_port(port, process=self._process)
                 return
             except ExitedAtStart:
                 self._process = None
                 if attempt == self.START_ATTEMPTS:
                     raise
                 self._choose_new_ports()
+
+    def _ports(self) -> list[int]:
+        args = list(self._extra_args)
+        if "--cluster-port" not in args:
+            return [self.port]
+        return [self.port, int(args[args.index("--cluster-port") + 1])]
 
     def _choose_new_ports(self) -> None:
         self.port = free_port()
@@ -145,18 +154,29 @@ class ThrowawayRedisCluster:
         )
 
     def start(self) -> None:
-        for node in self.nodes:
-            node.start()
+        """Start the nodes and join them; when that fails, no node is left running."""
+        try:
+            for node in self.nodes:
+                node.start()
+            self._create()
+            self.wait_until_healthy()
+        except BaseException:
+            self.destroy()
+            raise
+
+    def _create(self) -> None:
         addresses = [f"127.0.0.1:{node.port}" for node in self.nodes]
         options = ["--cluster-replicas", "1", "--cluster-yes"]
-        subprocess.run(
+        result = subprocess.run(
             ["redis-cli", "--cluster", "create", *addresses, *options],
-            check=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            capture_output=True,
+            text=True,
             timeout=60,
+            check=False,
         )
-        self.wait_until_healthy()
+        if result.returncode != 0:
+            said = (result.stdout + result.stderr).strip().splitlines()[-5:]
+            raise RuntimeError(f"redis-cli --cluster create failed in {self.dir}: {said}")
 
     def wait_until_healthy(self, timeout: float = 30.0) -> None:
         """Every running node reports `cluster_state:ok`, and every replica is in sync."""
