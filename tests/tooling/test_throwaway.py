@@ -1,5 +1,5 @@
-"""Throwaway servers start even when the free port they chose is taken before they bind it
-(another process of a busy machine got there first): they choose new ports."""
+"""Throwaway servers start on a busy machine: a free port taken before they bind it means new
+ports, and a Redis Cluster whose start failed starts once more on fresh nodes."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from pathlib import Path
 
 import redis
 
-from tools.devstack.throwaway import ThrowawayRedis, free_port
+import pytest
+
+from tools.devstack.throwaway import ThrowawayRedis, ThrowawayRedisCluster, free_port
 
 
 def test_a_throwaway_redis_whose_port_was_taken_starts_on_another() -> None:
@@ -44,6 +46,25 @@ def test_a_cluster_node_whose_bus_port_was_taken_starts_on_another(tmp_path: Pat
             _assert_answers(server)
         finally:
             server.stop()
+
+
+def test_a_cluster_whose_first_start_failed_starts_on_fresh_nodes() -> None:
+    cluster = ThrowawayRedisCluster()
+    (cluster.dir / "nodes-0.conf").write_text("not a cluster config\n")  # the node exits on it
+    try:
+        cluster.start()
+        assert len(cluster.primaries()) == 3
+    finally:
+        cluster.destroy()
+
+
+def test_a_cluster_that_cannot_start_leaves_no_node_running() -> None:
+    cluster = ThrowawayRedisCluster()
+    cluster.START_ATTEMPTS = 1
+    (cluster.dir / "nodes-3.conf").write_text("not a cluster config\n")
+    with pytest.raises(RuntimeError):
+        cluster.start()
+    assert not any(node.running for node in cluster.nodes)
 
 
 def _assert_answers(server: ThrowawayRedis) -> None:

@@ -124,20 +124,21 @@ class ThrowawayRedisCluster:
 
     def __init__(self, primaries: int = 3, node_timeout_ms: int = 1000) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="redis-cluster-"))
-        self.nodes = [self._node(i, node_timeout_ms) for i in range(primaries * 2)]
+        self._node_timeout_ms = node_timeout_ms
+        self.nodes = [self._node(i) for i in range(primaries * 2)]
 
     @property
     def url(self) -> str:
         return self.nodes[0].url
 
-    def _node(self, number: int, node_timeout_ms: int) -> ThrowawayRedis:
+    def _node(self, number: int) -> ThrowawayRedis:
         return ThrowawayRedis(
             "--cluster-enabled",
             "yes",
             "--cluster-config-file",
             str(self.dir / f"nodes-{number}.conf"),
             "--cluster-node-timeout",
-            str(node_timeout_ms),
+            str(self._node_timeout_ms),
             # The bus port defaults to port + 10000, which may be taken (or above 65535).
             "--cluster-port",
             str(free_port()),
@@ -153,16 +154,33 @@ class ThrowawayRedisCluster:
             "no",
         )
 
+    START_ATTEMPTS = 2
+
     def start(self) -> None:
-        """Start the nodes and join them; when that fails, no node is left running."""
-        try:
-            for node in self.nodes:
-                node.start()
-            self._create()
-            self.wait_until_healthy()
-        except BaseException:
-            self.destroy()
-            raise
+        """Start the nodes and join them, on fresh nodes once more if joining failed; when
+        that fails too, no node is left running."""
+        for attempt in range(1, self.START_ATTEMPTS + 1):
+            try:
+                for node in self.nodes:
+                    node.start()
+                self._create()
+                self.wait_until_healthy()
+                return
+            except (RuntimeError, TimeoutError):
+                if attempt == self.START_ATTEMPTS:
+                    self.destroy()
+                    raise
+                self._replace_nodes()
+            except BaseException:
+                self.destroy()
+                raise
+
+    def _replace_nodes(self) -> None:
+        for node in self.nodes:
+            node.stop()
+        for config in self.dir.glob("nodes-*.conf"):
+            config.unlink()
+        self.nodes = [self._node(i) for i in range(len(self.nodes))]
 
     def _create(self) -> None:
         addresses = [f"127.0.0.1:{node.port}" for node in self.nodes]
