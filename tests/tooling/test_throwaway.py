@@ -6,9 +6,8 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-import redis
-
 import pytest
+import redis
 
 from tools.devstack.throwaway import ThrowawayRedis, ThrowawayRedisCluster, free_port
 
