@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -57,6 +58,22 @@ def test_a_cluster_whose_first_start_failed_starts_on_fresh_nodes() -> None:
         cluster.destroy()
 
 
+def test_a_started_cluster_has_three_primaries_and_a_replica_in_sync_for_each() -> None:
+    """Counted from each node's own INFO: another node's view of a fresh replica can lag."""
+    cluster = ThrowawayRedisCluster()
+    try:
+        cluster.start()
+        replication = {node.port: _replication(node) for node in cluster.nodes}
+        primaries = {port for port, info in replication.items() if info["role"] == "master"}
+        replicas = [info for info in replication.values() if info["role"] == "slave"]
+        assert {node.port for node in cluster.primaries()} == primaries
+        assert len(primaries) == 3
+        assert sorted(info["master_port"] for info in replicas) == sorted(primaries)
+        assert all(info["master_link_status"] == "up" for info in replicas)
+    finally:
+        cluster.destroy()
+
+
 def test_a_cluster_that_cannot_start_leaves_no_node_running() -> None:
     cluster = ThrowawayRedisCluster()
     cluster.START_ATTEMPTS = 1
@@ -64,6 +81,15 @@ def test_a_cluster_that_cannot_start_leaves_no_node_running() -> None:
     with pytest.raises(RuntimeError):
         cluster.start()
     assert not any(node.running for node in cluster.nodes)
+
+
+def _replication(node: ThrowawayRedis) -> dict[str, Any]:
+    client = redis.Redis.from_url(node.url, socket_timeout=5)
+    try:
+        info: dict[str, Any] = client.info("replication")
+        return info
+    finally:
+        client.close()
 
 
 def _assert_answers(server: ThrowawayRedis) -> None:

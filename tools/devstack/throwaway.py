@@ -197,20 +197,29 @@ class ThrowawayRedisCluster:
             raise RuntimeError(f"redis-cli --cluster create failed in {self.dir}: {said}")
 
     def wait_until_healthy(self, timeout: float = 30.0) -> None:
-        """Every running node reports `cluster_state:ok`, and every replica is in sync."""
+        """Every running node serves all slots, half the nodes are primaries by their own
+        account, and every other running node is a replica in sync."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if all(self._healthy(node) for node in self.nodes if node.running):
-                return
+            running = [node for node in self.nodes if node.running]
+            if all(self._serves_all_slots(node) for node in running):
+                roles = [self._role(node) for node in running]
+                if "" not in roles and roles.count("master") == len(self.nodes) // 2:
+                    return
             time.sleep(0.1)
         raise TimeoutError(f"the Redis Cluster in {self.dir} is not healthy after {timeout}s")
 
-    def _healthy(self, node: ThrowawayRedis) -> bool:
+    def _serves_all_slots(self, node: ThrowawayRedis) -> bool:
         info = self.cli(node, "cluster", "info")
-        if "cluster_state:ok" not in info or "cluster_slots_ok:16384" not in info:
-            return False
+        return "cluster_state:ok" in info and "cluster_slots_ok:16384" in info
+
+    def _role(self, node: ThrowawayRedis) -> str:
+        """The node's own account: "master", "slave" once in sync, "" before. Another node's
+        `cluster nodes` can still show a fresh replica as a primary."""
         replication = self.cli(node, "info", "replication")
-        return "role:master" in replication or "master_link_status:up" in replication
+        if "role:master" in replication:
+            return "master"
+        return "slave" if "master_link_status:up" in replication else ""
 
     def cli(self, node: ThrowawayRedis, *command: str) -> str:
         result = subprocess.run(
@@ -223,16 +232,8 @@ class ThrowawayRedisCluster:
         return result.stdout
 
     def primaries(self) -> list[ThrowawayRedis]:
-        """Nodes that are primaries now (a failover changes which)."""
-        by_port = {node.port: node for node in self.nodes}
-        alive = next(node for node in self.nodes if node.running)
-        found = []
-        for line in self.cli(alive, "cluster", "nodes").splitlines():
-            fields = line.split()
-            if len(fields) > 2 and "master" in fields[2] and "fail" not in fields[2]:
-                port = int(fields[1].split("@")[0].rsplit(":", 1)[1])
-                found.append(by_port[port])
-        return found
+        """Running nodes that are primaries now (a failover changes which)."""
+        return [node for node in self.nodes if node.running and self._role(node) == "master"]
 
     def kill_a_primary(self) -> ThrowawayRedis:
         victim = self.primaries()[0]
